@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""The course's task runner: one command per job, each installing what it needs.
+
+    python3 run.py book      build the book into _build/html
+    python3 run.py test      lint, then run every test (package, notebooks, grading, browser)
+    python3 run.py bench     run the benchmarks (not part of the tests)
+    python3 run.py release   regenerate exercises/ from solutions/ with nbgrader
+
+Only the Python standard library is used here, so a machine with nothing but
+Python 3.11 can run it. Everything else goes into a virtual environment in
+``.venv``; a stamp file remembers what was installed, so a second run starts
+at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_BIN = VENV / "bin"
+STAMPS = ROOT / ".stamps"
+BUILD_HTML = ROOT / "_build" / "html"
+
+# What a full build depends on beyond the pages themselves: when any of these
+# change, every chapter is executed again so that no page shows a stale output.
+BUILD_INPUTS = ["_config.yml", "_toc.yml", "softmax_course", "book/_ext", "book/references.bib"]
+
+CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+LINT_TARGETS = [
+    "softmax_course",
+    "softmax_grading",
+    "tests",
+    "benchmarks",
+    "book/_ext",
+    "run.py",
+    "nbgrader_config.py",
+]
+
+
+def say(message: str) -> None:
+    print(f"[run.py] {message}", flush=True)
+
+
+def run(command: list[str | Path], **kwargs) -> None:
+    """Run a command with the virtual environment first on PATH; stop on failure."""
+    env = dict(os.environ, **kwargs.pop("env", {}))
+    # nbgrader starts `alembic` and Jupyter starts kernels by name: both must
+    # come from the course's environment.
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("MPLBACKEND", "Agg")
+    printable = " ".join(str(part) for part in command)
+    say(f"$ {printable}")
+    completed = subprocess.run([str(part) for part in command], cwd=ROOT, env=env, **kwargs)
+    if completed.returncode != 0:
+        say(f"failed with exit code {completed.returncode}: {printable}")
+        sys.exit(completed.returncode)
+
+
+def digest(paths: list[str]) -> str:
+    """A hash of the contents of files and folders (ignoring caches)."""
+    hasher = hashlib.sha256()
+    for name in paths:
+        path = ROOT / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if not file.is_file() or "__pycache__" in file.parts:
+                continue
+            hasher.update(str(file.relative_to(ROOT)).encode())
+            hasher.update(file.read_bytes())
+    return hasher.hexdigest()
+
+
+def ensure_environment(extra: str) -> None:
+    """Create .venv and install the project with `extra`, unless already done."""
+    if not (VENV_BIN / "python").exists():
+        say(f"creating the virtual environment in {VENV.relative_to(ROOT)}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        run([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    stamp = VENV / f".installed-{extra}-{digest(['pyproject.toml'])[:16]}"
+    if stamp.exists():
+        return
+    say(f"installing the course with its '{extra}' tools (once)")
+    run([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extra}]"])
+    stamp.touch()
+
+
+def ensure_chromium() -> str:
+    """Return the path of Debian's Chromium, installing it with apt-get if we can."""
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    apt_get = shutil.which("apt-get")
+    if apt_get and os.geteuid() == 0:
+        say("installing Chromium for the browser tests (Debian package 'chromium')")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt_get, "update", "-q"], check=True, env=env)
+        subprocess.run([apt_get, "install", "-y", "-q", "chromium"], check=True, env=env)
+        for candidate in CHROMIUM_CANDIDATES:
+            if Path(candidate).exists():
+                return candidate
+    sys.exit(
+        "The browser tests need Chromium. Install Debian's package with\n"
+        "    sudo apt-get install chromium\n"
+        "and run this command again."
+    )
+
+
+def build_book() -> None:
+    ensure_environment("book")
+    fingerprint = digest(BUILD_INPUTS)
+    stamp = STAMPS / "book-inputs"
+    full = not BUILD_HTML.exists() or not stamp.exists() or stamp.read_text() != fingerprint
+    command = [VENV_BIN / "jupyter-book", "build", ".", "--builder", "html", "-W", "--keep-going"]
+    if full:
+        say("the package or the book's configuration changed: executing every chapter again")
+        command.append("--all")
+    started = time.perf_counter()
+    run(command)
+    elapsed = time.perf_counter() - started
+    STAMPS.mkdir(exist_ok=True)
+    stamp.write_text(fingerprint)
+    size = sum(f.stat().st_size for f in BUILD_HTML.rglob("*") if f.is_file())
+    say(f"built the book in {elapsed:.0f} s; _build/html holds {size / 1e6:.1f} MB")
+    say(f"open {BUILD_HTML / 'index.html'} in a browser")
+
+
+def test() -> None:
+    ensure_environment("test")
+    chromium = ensure_chromium()
+    run([VENV_BIN / "ruff", "check", *LINT_TARGETS])
+    build_book()
+    run(
+        [
+            VENV_BIN / "python", "-m", "pytest",
+            "tests",
+            # nbval executes every notebook: chapters, instructor sources and student releases.
+            "--nbval-lax", "book", "solutions", "exercises",
+            "-p", "no:cacheprovider",
+            "-n", "2", "--dist", "loadfile",
+        ],
+        env={"SOFTMAX_COURSE_CHROMIUM": chromium},
+    )
+
+
+def bench() -> None:
+    ensure_environment("test")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        run([VENV_BIN / "python", script])
+
+
+def release() -> None:
+    ensure_environment("grade")
+    run([VENV_BIN / "python", "-m", "softmax_grading", "release"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("task", choices=["book", "test", "bench", "release"])
+    task = parser.parse_args().task
+    {"book": build_book, "test": test, "bench": bench, "release": release}[task]()
+
+
+if __name__ == "__main__":
+    main()
