@@ -1,0 +1,63 @@
+"""The committed student release is what nbgrader makes from the sources, and it is clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from softmax_grading import leaks
+from softmax_grading.sandbox import make_course
+
+pytestmark = pytest.mark.grading
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = REPO_ROOT / "solutions"
+EXERCISES = REPO_ROOT / "exercises"
+ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
+
+# Fields that may differ between two releases of the same source without any
+# change a student could see: the Python version Jupyter records, for one.
+VOLATILE_METADATA = ("language_info", "widgets")
+
+
+def _comparable(path: Path) -> dict:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for key in VOLATILE_METADATA:
+        notebook.get("metadata", {}).pop(key, None)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory):
+    return make_course(tmp_path_factory.mktemp("release"), ASSIGNMENTS)
+
+
+def test_every_source_has_a_release():
+    released = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
+    assert released == ASSIGNMENTS, "run `python3 run.py release` and commit exercises/"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_release_matches_a_fresh_one(fresh_release, assignment):
+    generated = fresh_release.root / "exercises" / assignment
+    committed = EXERCISES / assignment
+    generated_files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert committed_files == generated_files
+    for relative in generated_files:
+        if relative.suffix == ".ipynb":
+            same = _comparable(committed / relative) == _comparable(generated / relative)
+        else:
+            same = (committed / relative).read_bytes() == (generated / relative).read_bytes()
+        assert same, f"exercises/{assignment}/{relative} is stale: run `python3 run.py release`"
+
+
+def test_exercises_contain_no_solutions_or_hidden_tests():
+    secrets = leaks.all_secret_lines(SOLUTIONS)
+    found = []
+    for path in sorted(EXERCISES.rglob("*")):
+        if path.is_file():
+            found += leaks.find_leaks(path, leaks.readable_text(path), secrets)
+    assert found == []
