@@ -56,7 +56,6 @@ def run(command: list[str | Path], **kwargs) -> None:
     # come from the course's environment.
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(VENV)
-    env.setdefault("MPLBACKEND", "Agg")
     printable = " ".join(str(part) for part in command)
     say(f"$ {printable}")
     completed = subprocess.run([str(part) for part in command], cwd=ROOT, env=env, **kwargs)
@@ -163,7 +162,9 @@ def release() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("task", choices=["book", "test", "bench", "release"])
     task = parser.parse_args().task
     {"book": build_book, "test": test, "bench": bench, "release": release}[task]()

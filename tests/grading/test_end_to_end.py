@@ -28,6 +28,9 @@ pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if p.is_dir())
+# While writing one assignment, grade only it: SOFTMAX_GRADING_ONLY=ch03_jacobian pytest ...
+if os.environ.get("SOFTMAX_GRADING_ONLY"):
+    ASSIGNMENTS = [a for a in ASSIGNMENTS if a in os.environ["SOFTMAX_GRADING_ONLY"].split(",")]
 CASES = Path(__file__).parent / "cases"
 # Long enough for every reference solution on a slow machine, short enough that
 # the infinite-loop student does not dominate the run.
