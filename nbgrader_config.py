@@ -26,6 +26,14 @@ c.CourseDirectory.release_directory = "exercises"
 # Never copy notebook checkpoints or caches into a release or a submission.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
+# `nbgrader zip_collect` reads an LMS download. Canvas names each file
+# `<student>_<user id>_<submission id>_<file name>` (with `LATE_` after the student
+# when late, and `-1`, `-2` ... before the extension on resubmission).
+# Adapt this pattern to another LMS's naming.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/(?P<student_id>[^/_]+)_(?:LATE_)?\d+_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+)
+
 # Every cell of a student's notebook gets this long to run before it is stopped
 # with a timeout error; grading goes on with the next cell and the next student.
 c.Execute.timeout = 60

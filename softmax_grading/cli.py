@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,21 @@ def collect(course: Course, assignment: str, archive: Path) -> None:
     archive_dir = course.root / "downloaded" / assignment / "archive"
     archive_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(archive, archive_dir / archive.name)
+    before = set(course.submissions(assignment))
     nbgrader(course, "zip_collect", assignment, "--force")
+    collected = set(course.submissions(assignment)) - before
+    notebooks_in_archive = [name for name in _archive_names(archive) if name.endswith(".ipynb")]
+    print(f"collected {len(collected)} new student(s) from {len(notebooks_in_archive)} notebook(s)")
+    if notebooks_in_archive and not collected and not before:
+        raise SystemExit(
+            "No submission matched FileNameCollectorPlugin.named_regexp in nbgrader_config.py; "
+            "adapt the pattern to your LMS's file names."
+        )
+
+
+def _archive_names(archive: Path) -> list[str]:
+    with zipfile.ZipFile(archive) as bundle:
+        return bundle.namelist()
 
 
 def unreadable_submissions(course: Course, assignment: str) -> dict[str, str]:

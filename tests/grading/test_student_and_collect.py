@@ -1,0 +1,79 @@
+"""The steps around autograding: a student's self-check, and collecting an LMS download."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from softmax_grading.cli import main as grading_main
+from softmax_grading.sandbox import Student, make_course, submit
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+PILOT = "ch01_definition"
+NAIVE = """def softmax(z, axis=-1):
+    exps = np.exp(z)
+    return exps / np.sum(exps, axis=axis, keepdims=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return make_course(tmp_path_factory.mktemp("course"), [PILOT])
+
+
+def _nbgrader(course, *arguments):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "nbgrader", *arguments], cwd=course.root,
+                          env=env, capture_output=True, text=True)
+
+
+def test_validate_passes_the_reference_solution(course):
+    path = submit(course, PILOT, Student("validate-reference"))
+    result = _nbgrader(course, "validate", str(path))
+    assert result.returncode == 0
+    assert "Success! Your notebook passes all the tests." in result.stdout
+
+
+def test_validate_reports_failures_but_exits_zero(course):
+    # The student guide warns about exactly this: read the output, not the exit code.
+    path = submit(course, PILOT, Student("validate-naive", answers={"softmax_impl": NAIVE}))
+    result = _nbgrader(course, "validate", str(path))
+    assert result.returncode == 0
+    assert "VALIDATION FAILED" in result.stdout
+    assert "did you subtract the max" in result.stdout
+
+
+def test_validate_flags_an_untouched_release(course):
+    path = submit(course, PILOT, Student("validate-blank", based_on="blank"))
+    result = _nbgrader(course, "validate", str(path))
+    assert result.returncode == 0
+    assert "VALIDATION FAILED" in result.stdout or "NOTEBOOK HAS NO ANSWERS" in result.stdout
+
+
+def test_collect_unpacks_a_canvas_download(course, tmp_path):
+    # Two students, one of them late and resubmitted, named the way Canvas names files.
+    staging = tmp_path / "staging"
+    submit_dir = course.root / "submitted"
+    for student in ("ada", "grace"):
+        submit(course, PILOT, Student(f"staged-{student}"))
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(submit_dir / "staged-ada" / PILOT / f"{PILOT}.ipynb",
+                     f"ada_1234_5678_{PILOT}.ipynb")
+        bundle.write(submit_dir / "staged-grace" / PILOT / f"{PILOT}.ipynb",
+                     f"grace_LATE_4321_8765_{PILOT}-1.ipynb")
+    staging.mkdir()
+    cwd = Path.cwd()
+    try:
+        os.chdir(course.root)
+        grading_main(["collect", PILOT, "--zip", str(archive)])
+    finally:
+        os.chdir(cwd)
+    for student in ("ada", "grace"):
+        assert (submit_dir / student / PILOT / f"{PILOT}.ipynb").exists(), student
