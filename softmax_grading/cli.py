@@ -132,7 +132,11 @@ def autograde(course: Course, assignment: str, extra: list[str]) -> bool:
     problems = unreadable_submissions(course, assignment)
     for student, reason in problems.items():
         print(f"warning: {student}: {reason}; it will score 0", flush=True)
+    manual_work = save_manual_grading(course, assignment)
     nbgrader(course, "autograde", assignment, "--force", *extra, check=False)
+    restored = restore_manual_grading(course, assignment, manual_work)
+    if restored:
+        print(f"kept {restored} manual score(s) and comment(s) from before this run", flush=True)
 
     not_graded = {}
     with Gradebook(course.db_url) as gradebook:
@@ -149,6 +153,58 @@ def autograde(course: Course, assignment: str, extra: list[str]) -> bool:
     for student, reason in not_graded.items():
         print(f"NOT GRADED: {student}: {reason}", flush=True)
     return not not_graded
+
+
+ManualWork = dict[tuple[str, str, str, str], object]
+
+
+def save_manual_grading(course: Course, assignment: str) -> ManualWork:
+    """Manual scores, extra credit and comments already given for `assignment`.
+
+    ``nbgrader autograde --force`` recreates a submission's grades, which
+    erases what graders entered in the formgrader. Regrading after a test fix
+    must not cost the graders their work, so it is saved here and put back.
+    """
+    saved: ManualWork = {}
+    if not (course.root / "gradebook.db").exists():
+        return saved
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            submissions = gradebook.find_assignment(assignment).submissions
+        except MissingEntry:
+            return saved
+        for submission in submissions:
+            for notebook in submission.notebooks:
+                key = (submission.student.id, notebook.name)
+                for grade in notebook.grades:
+                    if grade.manual_score is not None or grade.extra_credit:
+                        saved[(*key, "grade", grade.name)] = (grade.manual_score,
+                                                              grade.extra_credit)
+                for comment in notebook.comments:
+                    if comment.manual_comment:
+                        saved[(*key, "comment", comment.name)] = comment.manual_comment
+    return saved
+
+
+def restore_manual_grading(course: Course, assignment: str, saved: ManualWork) -> int:
+    """Put saved manual work back; returns how many entries were restored."""
+    restored = 0
+    with Gradebook(course.db_url) as gradebook:
+        for (student, notebook, kind, name), value in saved.items():
+            try:
+                if kind == "grade":
+                    grade = gradebook.find_grade(name, notebook, assignment, student)
+                    grade.manual_score, grade.extra_credit = value
+                else:
+                    comment = gradebook.find_comment(name, notebook, assignment, student)
+                    comment.manual_comment = value
+            except MissingEntry:
+                print(f"warning: {student}: {name} no longer exists; its manual {kind} was "
+                      f"{value!r}", flush=True)
+                continue
+            restored += 1
+        gradebook.db.commit()
+    return restored
 
 
 def print_scores(gradebook: Gradebook, assignment: str, students) -> None:

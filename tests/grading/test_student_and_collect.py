@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from softmax_grading.cli import main as grading_main
 from softmax_grading.sandbox import Student, make_course, submit
@@ -77,3 +78,26 @@ def test_collect_unpacks_a_canvas_download(course, tmp_path):
         os.chdir(cwd)
     for student in ("ada", "grace"):
         assert (submit_dir / student / PILOT / f"{PILOT}.ipynb").exists(), student
+
+
+def test_regression_regrading_keeps_manual_scores_and_comments(course):
+    # `nbgrader autograde --force` alone resets every manual score to None.
+    submit(course, PILOT, Student("regrade"))
+    cwd = Path.cwd()
+    try:
+        os.chdir(course.root)
+        grading_main(["autograde", PILOT])
+        with Gradebook(course.db_url) as gradebook:
+            grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "regrade")
+            grade.manual_score = 1.5
+            comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
+            comment.manual_comment = "Good point about calibration."
+            gradebook.db.commit()
+        grading_main(["autograde", PILOT])
+    finally:
+        os.chdir(cwd)
+    with Gradebook(course.db_url) as gradebook:
+        grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "regrade")
+        comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
+        assert grade.manual_score == 1.5
+        assert comment.manual_comment == "Good point about calibration."
