@@ -37,6 +37,9 @@ c.FileNameCollectorPlugin.named_regexp = (
 # Every cell of a student's notebook gets this long to run before it is stopped
 # with a timeout error; grading goes on with the next cell and the next student.
 c.Execute.timeout = 60
+# Starting a kernel takes a second on an idle machine but can take far longer
+# on a loaded grading server; a slow start must not cost a student the grade.
+c.Execute.startup_timeout = 300
 
 # A test cell the student deleted is put back from the gradebook and run, so
 # deleting a failing test earns nothing and loses nothing.
