@@ -138,6 +138,8 @@ def test_every_student_is_in_the_export(graded_courses, assignment):
 
 def test_broken_submission_is_reported_by_name(graded_courses):
     broken = [(a, s) for a, s in PAIRS if s.raw is not None]
+    if not broken and os.environ.get("SOFTMAX_GRADING_ONLY"):
+        pytest.skip("the selected assignments have no unreadable submission")
     assert broken, "the pilot must include an unreadable submission"
     for assignment, student in broken:
         _, result = graded_courses[assignment]
