@@ -299,6 +299,14 @@ def _forbidden_callables(allow: Iterable[Callable[..., Any]]) -> dict[object, st
         member = getattr(softmax_course, public_name)
         if inspect.isfunction(member):
             add(member, f"softmax_course.{public_name}")
+        elif inspect.isclass(member):
+            # A reference class's methods do the work too (OnlineSoftmaxState.merge, ...).
+            for method_name, method in vars(member).items():
+                function = getattr(method, "__func__", method)
+                if isinstance(method, property):
+                    function = method.fget
+                if inspect.isfunction(function):
+                    add(function, f"softmax_course.{public_name}.{method_name}")
     for module_name, names in _LIBRARY_FUNCTIONS.items():
         module = sys.modules.get(module_name)
         if module is None and module_name in _ALWAYS_IMPORTABLE:
@@ -375,11 +383,22 @@ def forbid_delegation(
     name = _name_of(function)
     called_code: set[int] = set()
     called_builtins: set[int] = set()
+    # Whatever an allowed function does inside is its own business: a course
+    # function may call other course functions.
+    allowed_code = {id(_unwrap(f).__code__) for f in allow if hasattr(_unwrap(f), "__code__")}
+    depth_inside_allowed = 0
 
     def profiler(frame: types.FrameType, event: str, arg: Any) -> None:
+        nonlocal depth_inside_allowed
         if event == "call":
-            called_code.add(id(frame.f_code))
-        elif event == "c_call":
+            if id(frame.f_code) in allowed_code:
+                depth_inside_allowed += 1
+            elif not depth_inside_allowed:
+                called_code.add(id(frame.f_code))
+        elif event == "return":
+            if id(frame.f_code) in allowed_code:
+                depth_inside_allowed -= 1
+        elif event == "c_call" and not depth_inside_allowed:
             called_builtins.add(id(arg))
 
     previous = sys.getprofile()

@@ -159,3 +159,21 @@ def test_delegation_check_survives_a_crashing_function():
 
     with pytest.raises(checks.CheckFailure, match=re.escape("softmax_course.softmax")):
         checks.forbid_delegation(crashing, np.zeros(3))
+
+
+def test_methods_of_reference_classes_count_as_delegation():
+    def merges_with_the_course_state(x, axis=-1):
+        state = softmax_course.OnlineSoftmaxState.empty().update(x)
+        return np.exp(x - state.logsumexp)
+
+    with pytest.raises(checks.CheckFailure, match=re.escape("OnlineSoftmaxState.update")):
+        checks.forbid_delegation(merges_with_the_course_state, np.zeros(3))
+
+
+def test_what_an_allowed_function_calls_inside_is_not_delegation():
+    # cross_entropy is built on log_softmax; allowing it must not flag log_softmax.
+    def mean_loss(logits, labels):
+        return softmax_course.cross_entropy(logits, labels) * 1.0
+
+    checks.forbid_delegation(mean_loss, np.zeros((2, 3)), np.array([0, 2]),
+                             allow=(softmax_course.cross_entropy,))
