@@ -102,8 +102,9 @@ def course_style() -> Iterator[None]:
     ------
     None
         Inside the ``with`` block new figures get an opaque white background, dark text and the
-        colour-blind-safe :data:`COURSE_PALETTE` as the colour cycle. The previous rcParams are
-        restored on exit, even after an exception.
+        colour-blind-safe :data:`COURSE_PALETTE` as the colour cycle. On exit, even after an
+        exception, the rcParams the style set get their previous values back; others (such as
+        ``interactive``, which a notebook backend may switch on meanwhile) are left alone.
 
     Notes
     -----

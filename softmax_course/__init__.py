@@ -1,0 +1,67 @@
+"""Softmax from first principles: the small, tested NumPy library behind the course.
+
+Each public name lives in a module with one idea: ``stable`` (logsumexp, softmax, log_softmax and
+the naive softmax they replace), ``sigmoid``, ``jacobian`` (the Jacobian and its O(K) products),
+``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention`` and
+``online`` (attention and the online softmax), ``plotting`` (the course's figures).
+"""
+
+from importlib.metadata import version as _package_version
+
+from .attention import causal_mask, scaled_dot_product_attention
+from .gradcheck import GradientCheck, gradient_check, numerical_gradient, numerical_jacobian
+from .jacobian import log_softmax_jacobian, softmax_jacobian, softmax_jvp, softmax_vjp
+from .losses import cross_entropy, cross_entropy_grad, entropy
+from .online import OnlineSoftmaxState, flash_attention, online_softmax
+from .plotting import (
+    COURSE_PALETTE,
+    COURSE_STYLE,
+    SIMPLEX_CORNERS,
+    course_style,
+    plot_attention,
+    plot_heatmap,
+    plot_jacobian,
+    plot_logits_and_probs,
+    plot_simplex,
+    plot_temperature_sweep,
+    simplex_coordinates,
+)
+from .sigmoid import sigmoid
+from .stable import log_softmax, logsumexp, naive_softmax, softmax
+
+__version__ = _package_version("softmax-course")
+
+__all__ = [
+    "COURSE_PALETTE",
+    "COURSE_STYLE",
+    "SIMPLEX_CORNERS",
+    "GradientCheck",
+    "OnlineSoftmaxState",
+    "causal_mask",
+    "course_style",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "entropy",
+    "flash_attention",
+    "gradient_check",
+    "log_softmax",
+    "log_softmax_jacobian",
+    "logsumexp",
+    "naive_softmax",
+    "numerical_gradient",
+    "numerical_jacobian",
+    "online_softmax",
+    "plot_attention",
+    "plot_heatmap",
+    "plot_jacobian",
+    "plot_logits_and_probs",
+    "plot_simplex",
+    "plot_temperature_sweep",
+    "scaled_dot_product_attention",
+    "sigmoid",
+    "simplex_coordinates",
+    "softmax",
+    "softmax_jacobian",
+    "softmax_jvp",
+    "softmax_vjp",
+]

@@ -1,0 +1,559 @@
+"""Online softmax (Milakov & Gimelshein 2018) and the attention it enables (FlashAttention).
+
+The two-pass softmax needs the maximum of a whole slice before it can sum ``exp(x - max)``. The
+online version carries a running pair ``(m, d)``, the maximum seen so far and the sum of
+``exp(x - m)`` so far, and fixes the sum up whenever the maximum grows. Two such pairs merge
+associatively, so a slice can be read in blocks, in any grouping, or by several workers.
+FlashAttention applies the same bookkeeping to the weighted sum of value rows, which lets it
+compute attention without ever holding the ``L x S`` score matrix.
+
+Reading order: ``_exp_shifted`` (the guarded ``exp(x - m)``), ``OnlineSoftmaxState``,
+``_online_softmax_reference`` (the paper's loop, one element at a time, in plain Python),
+``online_softmax`` (the same in blocks, vectorised) and ``flash_attention``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_float_array, check_where, normalize_axes
+from .attention import _prepare_attention
+
+__all__ = ["OnlineSoftmaxState", "flash_attention", "online_softmax"]
+
+# Defaults of flash_attention, chosen with benchmarks/bench_flash.py (--sweep) on the course's
+# 2-core machine at L = S = 4096, d = 64: a 128 x 512 score tile gives BLAS matmuls big enough to
+# run at full speed and keeps the Python loop short (256 tiles), while the tile is only 512 KiB in
+# float64. Smaller tiles (64 x 64 = 4096 tiles) let the per-tile Python overhead dominate; larger
+# ones buy little time and cost memory.
+DEFAULT_BLOCK_Q = 128
+DEFAULT_BLOCK_K = 512
+
+
+def _exp_shifted(x, m, where=None, out=None):
+    r"""``exp(x - m)`` for ``x <= m`` (``m`` broadcasts against ``x``), with the edge-case limits.
+
+    * ``m = -inf``: nothing but ``-inf`` has been seen, every ``x`` is ``-inf`` and its weight is 0
+      (the unguarded formula computes ``exp(-inf - (-inf)) = exp(nan)``);
+    * ``x = m = +inf``: the ``+inf`` entries tie for the maximum and each counts 1, the limit of
+      equal huge logits (unguarded: ``exp(inf - inf) = nan`` again); finite ``x`` gives 0;
+    * NaN in ``x`` or ``m`` gives NaN.
+
+    With ``where``, only the True entries are computed; the others are 0 (so a masked logit
+    larger than ``m`` cannot overflow). ``out`` (which may be ``x`` itself) receives the result
+    when there is no ``where`` and no ``+inf`` maximum, saving a temporary in the hot loops;
+    callers must use the returned array, which is ``out`` only in that case.
+    """
+    infinite_max = np.asarray(m == np.inf)
+    tied_at_infinity = None
+    if infinite_max.any():  # looked at before x may be overwritten by out=x
+        tied_at_infinity = x == np.inf if where is None else (x == np.inf) & where
+    shift = np.where(m == -np.inf, 0.0, m)  # -inf - 0 = -inf keeps the weight at exp(-inf) = 0
+    # +inf - +inf = nan is repaired below; x - m overflowing to -inf (a spread beyond the float
+    # range) has the right weight, exp(-inf) = 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        # asarray: for 0-d operands NumPy returns a scalar, which cannot be an out= buffer
+        difference = np.asarray(np.subtract(x, shift, out=out if where is None else None))
+        if where is None:
+            weights = np.exp(difference, out=difference)
+        else:
+            weights = np.exp(difference, out=np.zeros_like(difference), where=where)
+    if tied_at_infinity is not None:
+        weights = np.where(infinite_max, tied_at_infinity, weights)
+    return weights
+
+
+def _check_block_size(value, name: str) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# the running state
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class OnlineSoftmaxState:
+    r"""What an online softmax remembers about the logits it has read: running max and normalizer.
+
+    Parameters
+    ----------
+    max : array_like
+        Running maximum :math:`m` per slice (``-inf`` before anything is read).
+    normalizer : array_like
+        Running normalizer :math:`d = \sum_j e^{x_j - m}` per slice (0 before anything is read),
+        same shape as ``max``.
+
+    Attributes
+    ----------
+    max, normalizer : numpy.ndarray
+        Read-only float arrays over the batch shape (the shape of the input with the softmax axes
+        removed). Integer and bool input is stored as float64, float16 as float32.
+
+    Raises
+    ------
+    TypeError
+        If ``max`` or ``normalizer`` is complex or not numeric.
+    ValueError
+        If ``max`` and ``normalizer`` have different shapes.
+
+    Notes
+    -----
+    After reading :math:`x_1, \dots, x_n` the state is
+
+    .. math::
+
+        m = \max_j x_j, \qquad d = \sum_j e^{x_j - m},
+
+    and :math:`\log \sum_j e^{x_j} = m + \log d` (property :attr:`logsumexp`). Two states of
+    disjoint parts of a slice combine into the state of their union (:meth:`merge`):
+
+    .. math::
+
+        M = \max(m, m'), \qquad D = d\, e^{m - M} + d'\, e^{m' - M},
+
+    because :math:`d\,e^{m-M} = \sum_j e^{x_j - M}`. Taking a maximum and adding are associative
+    and commutative, so the order and grouping of the merges changes only the rounding. Every
+    exponent is :math:`\le 0`, so nothing overflows.
+
+    Edge cases (all without warnings): the **empty** state :math:`(-\infty, 0)` is the identity of
+    the merge; merging two empty states gives an empty state, not the NaN of
+    :math:`e^{-\infty - (-\infty)}`. A slice with :math:`+\infty` entries has :math:`m = +\infty`
+    and :math:`d` = the number of :math:`+\infty` entries (the limit of equal huge logits). A NaN
+    makes :math:`m` and :math:`d` NaN for good.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import OnlineSoftmaxState
+    >>> state = OnlineSoftmaxState.empty().update([1.0, 2.0]).update([3.0])
+    >>> float(state.max), round(float(state.normalizer), 4)  # e^-2 + e^-1 + e^0
+    (3.0, 1.5032)
+    >>> left = OnlineSoftmaxState.empty().update([1.0, 2.0])
+    >>> right = OnlineSoftmaxState.empty().update([3.0])
+    >>> bool(np.isclose(left.merge(right).logsumexp, state.logsumexp))
+    True
+    >>> float(OnlineSoftmaxState.empty().merge(OnlineSoftmaxState.empty()).logsumexp)
+    -inf
+    """
+
+    max: np.ndarray
+    normalizer: np.ndarray
+
+    def __post_init__(self):
+        running_max, _, _ = as_float_array(self.max, "max")
+        normalizer, _, _ = as_float_array(self.normalizer, "normalizer")
+        if running_max.shape != normalizer.shape:
+            raise ValueError(f"max and normalizer must have the same shape, got max of shape "
+                             f"{running_max.shape} and normalizer of shape {normalizer.shape}")
+        dtype = np.result_type(running_max, normalizer)
+        for name, value in (("max", running_max), ("normalizer", normalizer)):
+            stored = np.array(value, dtype=dtype)  # a private copy, so it can be made read-only
+            stored.flags.writeable = False
+            object.__setattr__(self, name, stored)
+
+    @classmethod
+    def empty(cls, shape=(), dtype=np.float64):
+        """The state before any logit is read: ``max = -inf`` and ``normalizer = 0``.
+
+        Parameters
+        ----------
+        shape : int or tuple of ints, default ()
+            Batch shape (one state per slice).
+        dtype : floating dtype, default float64
+            dtype of the two arrays.
+
+        Returns
+        -------
+        OnlineSoftmaxState
+        """
+        return cls(np.full(shape, -np.inf, dtype), np.zeros(shape, dtype))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The batch shape."""
+        return self.max.shape
+
+    @property
+    def logsumexp(self) -> np.ndarray:
+        r""":math:`m + \log d`, the log-sum-exp of everything read: ``-inf`` for an empty state."""
+        with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for an empty state
+            return self.max + np.log(self.normalizer)  # -inf + -inf = -inf; +inf + log n = +inf
+
+    def merge(self, other: OnlineSoftmaxState) -> OnlineSoftmaxState:
+        """The state of everything read by ``self`` and ``other`` together.
+
+        Parameters
+        ----------
+        other : OnlineSoftmaxState
+            State of another, disjoint part of the same slices; its shape must broadcast with
+            ``self.shape``.
+
+        Returns
+        -------
+        OnlineSoftmaxState
+            With shape the broadcast of both shapes.
+
+        Raises
+        ------
+        TypeError
+            If ``other`` is not an ``OnlineSoftmaxState``.
+        ValueError
+            If the two shapes do not broadcast; the message names both.
+        """
+        if not isinstance(other, OnlineSoftmaxState):
+            raise TypeError(
+                f"can only merge with an OnlineSoftmaxState, got {type(other).__name__}"
+            )
+        try:
+            new_max = np.maximum(self.max, other.max)  # (batch); NaN propagates
+        except ValueError:
+            raise ValueError(f"cannot merge states of shapes {self.shape} and {other.shape}: "
+                             f"they do not broadcast") from None
+        # Each normalizer is re-expressed relative to the common maximum; _exp_shifted makes an
+        # empty side contribute 0 * 0 instead of 0 * nan.
+        new_normalizer = (self.normalizer * _exp_shifted(self.max, new_max)
+                          + other.normalizer * _exp_shifted(other.max, new_max))  # (batch)
+        return OnlineSoftmaxState(new_max, new_normalizer)
+
+    def update(self, block, axis=-1, *, where=None) -> OnlineSoftmaxState:
+        """The state after also reading ``block``.
+
+        Parameters
+        ----------
+        block : array_like
+            Logits; ``block`` with ``axis`` removed must broadcast with ``self.shape``. An empty
+            block leaves the state as it is.
+        axis : int, tuple of ints or None, default -1
+            Axes of ``block`` that belong to the softmax; None means all of them.
+        where : array_like of bool, optional
+            Mask broadcastable to ``block``; only True entries are read.
+
+        Returns
+        -------
+        OnlineSoftmaxState
+            ``self.merge(state of block alone)``.
+
+        Raises
+        ------
+        TypeError
+            If ``block`` is complex or not numeric, or ``where`` is not boolean.
+        numpy.exceptions.AxisError
+            If an axis is out of range.
+        ValueError
+            If an axis is repeated, or a shape does not broadcast.
+        """
+        logits, _, _ = as_float_array(block, "block")  # (..., n)
+        axes = normalize_axes(axis, logits.ndim)
+        mask = check_where(where, logits.shape)
+        # initial=-inf makes an empty or fully masked block give the empty state instead of
+        # raising; where=None would mean "read no entry", hence True
+        block_max = logits.max(axis=axes, keepdims=True, initial=-np.inf,
+                               where=True if mask is None else mask)  # (..., 1)
+        weights = _exp_shifted(logits, block_max, where=mask)  # (..., n)
+        block_normalizer = weights.sum(axis=axes)  # (...)
+        block_state = OnlineSoftmaxState(block_max.squeeze(axis=axes), block_normalizer)
+        return self.merge(block_state)
+
+
+# --------------------------------------------------------------------------------------------------
+# online softmax
+# --------------------------------------------------------------------------------------------------
+
+
+def _exp_shifted_scalar(x: float, m: float) -> float:
+    """Scalar twin of ``_exp_shifted`` for the reference loop."""
+    if m == -math.inf:
+        return 0.0
+    if x == m == math.inf:
+        return 1.0
+    return math.exp(x - m)
+
+
+def _online_softmax_reference(x):
+    """Algorithm 3 of Milakov & Gimelshein (2018), one element at a time: the readable version.
+
+    ``x`` is a 1-D sequence of floats; returns a list of floats. Used by the tests to check the
+    vectorised ``online_softmax``.
+    """
+    values = [float(value) for value in x]
+    if any(math.isnan(value) for value in values):
+        return [math.nan] * len(values)  # a NaN poisons the whole slice, as in softmax
+    running_max, normalizer = -math.inf, 0.0
+    # pass 1: m_j = max(m_{j-1}, x_j) and d_j = d_{j-1} e^{m_{j-1} - m_j} + e^{x_j - m_j}
+    for value in values:
+        new_max = max(running_max, value)
+        normalizer = (normalizer * _exp_shifted_scalar(running_max, new_max)
+                      + _exp_shifted_scalar(value, new_max))
+        running_max = new_max
+    if normalizer == 0.0:
+        return [0.0] * len(values)  # nothing but -inf: nothing to normalise
+    return [_exp_shifted_scalar(value, running_max) / normalizer for value in values]  # pass 2
+
+
+def online_softmax(x, axis=-1, block_size=1024, *, where=None):
+    r"""Softmax computed by reading ``x`` in blocks with a running max and normalizer.
+
+    Parameters
+    ----------
+    x : array_like
+        Real logits (bool and integers are computed as float64, float16 in float32).
+    axis : int, tuple of ints or None, default -1
+        Axes that form one distribution; None normalises over the whole array. Several axes are
+        read as one flattened axis in C order.
+    block_size : int, default 1024
+        Number of logits per slice read at a time (the last block may be shorter).
+    where : array_like of bool, optional
+        Mask broadcastable to ``x.shape``; False entries are excluded and get probability 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same values as :func:`softmax_course.stable.softmax` (up to rounding), same shape and
+        output dtype as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``block_size`` is not an int >= 1 (the message names it and the value), an axis is
+        repeated, or ``where`` cannot be broadcast to ``x``.
+    TypeError
+        If ``x`` is complex, object or string, or ``where`` is not boolean.
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+
+    Notes
+    -----
+    Pass 1 folds the blocks :math:`B_1, B_2, \dots` of each slice into an
+    :class:`OnlineSoftmaxState` :math:`(m, d)`, starting from :math:`(-\infty, 0)`; after the
+    last block :math:`m = \max_j x_j` and :math:`d = \sum_j e^{x_j - m}`. Pass 2 writes
+
+    .. math:: \operatorname{softmax}(x)_i = e^{x_i - m} / d .
+
+    The two-pass stable softmax reads ``x`` three times (max, exp-and-sum, normalise); this
+    version reads it twice, which is what matters when ``x`` does not fit in fast memory. In
+    NumPy each block costs a few Python-level calls, so small blocks are slow: this function is
+    for teaching and for checking, see ``benchmarks/bench_online.py``.
+
+    Edge cases are those of :func:`softmax_course.stable.softmax`, without warnings: an empty
+    array gives an empty array; an all :math:`-\infty` or all-masked slice gives zeros; :math:`n`
+    unmasked :math:`+\infty` entries get :math:`1/n` each and the rest 0; an unmasked NaN makes
+    the whole slice NaN (masked entries included, as in ``softmax``). A block that is entirely
+    :math:`-\infty` or masked leaves the state unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import online_softmax, softmax
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> np.round(online_softmax(x, block_size=2), 4)
+    array([0.0117, 0.0317, 0.0861, 0.2341, 0.6364])
+    >>> bool(np.allclose(online_softmax(x, block_size=2), softmax(x)))
+    True
+    >>> online_softmax([-np.inf, -np.inf], block_size=1)
+    array([0., 0.])
+    """
+    logits, output_dtype, _ = as_float_array(x, "x")
+    block_size = _check_block_size(block_size, "block_size")
+    axes = normalize_axes(axis, logits.ndim)
+    mask = check_where(where, logits.shape)
+    if logits.size == 0:
+        return np.empty(logits.shape, output_dtype)
+
+    # Move the softmax axes to the end and flatten them into one axis of length K.
+    reduced = tuple(range(logits.ndim - len(axes), logits.ndim))
+    moved = np.moveaxis(logits, axes, reduced)  # (*batch, *softmax axes)
+    batch_shape = moved.shape[: logits.ndim - len(axes)]
+    flat = moved.reshape(*batch_shape, -1)  # (*batch, K)
+    flat_mask = None
+    if mask is not None:
+        flat_mask = np.moveaxis(np.broadcast_to(mask, logits.shape), axes, reduced)
+        flat_mask = flat_mask.reshape(*batch_shape, -1)  # (*batch, K)
+    length = flat.shape[-1]
+    starts = range(0, length, block_size)
+
+    def block_mask(start):
+        return None if flat_mask is None else flat_mask[..., start:start + block_size]
+
+    state = OnlineSoftmaxState.empty(batch_shape, flat.dtype)
+    for start in starts:  # pass 1: the running (max, normalizer)
+        state = state.update(flat[..., start:start + block_size], where=block_mask(start))
+
+    running_max = state.max[..., np.newaxis]  # (*batch, 1)
+    normalizer = state.normalizer[..., np.newaxis]  # (*batch, 1)
+    probabilities = np.zeros_like(flat)  # (*batch, K)
+    for start in starts:  # pass 2: normalise, written straight into the result when possible
+        block_out = probabilities[..., start:start + block_size]  # (*batch, block), a view
+        weights = _exp_shifted(flat[..., start:start + block_size], running_max,
+                               where=block_mask(start), out=block_out)  # (*batch, block)
+        # normalizer 0 (nothing to normalise) leaves the zeros; NaN is != 0 and so propagates
+        np.divide(weights, normalizer, out=block_out, where=normalizer != 0)
+    if flat_mask is not None:
+        # as softmax: an unmasked NaN poisons the whole slice, masked entries included
+        np.copyto(probabilities, np.nan, where=np.isnan(running_max))
+    result = np.moveaxis(probabilities.reshape(moved.shape), reduced, axes)
+    return result.astype(output_dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# FlashAttention
+# --------------------------------------------------------------------------------------------------
+
+
+def flash_attention(q, k, v, *, block_q=DEFAULT_BLOCK_Q, block_k=DEFAULT_BLOCK_K, is_causal=False,
+                    scale=None, return_lse=False, mask=None):
+    r"""Attention computed tile by tile with online softmax, never holding the L x S scores.
+
+    Parameters
+    ----------
+    q : array_like, shape (..., L, d)
+        Queries.
+    k : array_like, shape (..., S, d)
+        Keys.
+    v : array_like, shape (..., S, dv)
+        Values.
+    block_q : int, default 128
+        Queries per tile (>= 1; need not divide L).
+    block_k : int, default 512
+        Keys per tile (>= 1; need not divide S).
+    is_causal : bool, default False
+        Query ``i`` attends key ``j`` only when ``j <= i`` (top-left aligned, as
+        :func:`softmax_course.attention.causal_mask`). Tiles entirely above the diagonal are
+        skipped.
+    scale : float, optional
+        Positive finite score scale; defaults to :math:`1/\sqrt{d}` (1 when ``d = 0``).
+    return_lse : bool, default False
+        Also return the per-query log-sum-exp of the scaled, masked scores.
+    mask : array_like, optional
+        Boolean (True = attend) or floating additive mask broadcastable to ``(..., L, S)``, exactly
+        as in :func:`softmax_course.attention.scaled_dot_product_attention`. It is read one tile
+        at a time; a broadcast mask such as a key-padding mask ``(..., 1, S)`` costs no
+        ``L x S`` memory.
+
+    Returns
+    -------
+    out : numpy.ndarray, shape (..., L, dv)
+        Equal (up to rounding) to ``scaled_dot_product_attention(q, k, v, mask=mask,
+        is_causal=is_causal, scale=scale)``; fully masked rows are 0.
+    lse : numpy.ndarray, shape (..., L)
+        Only with ``return_lse=True``: :math:`\log \sum_{j \in A_i} e^{s_{ij}}`, ``-inf`` for a
+        fully masked row. It is what a backward pass keeps to recompute the weights.
+
+    Raises
+    ------
+    ValueError
+        If ``block_q`` or ``block_k`` is not an int >= 1, or for the shape and scale errors of
+        ``scaled_dot_product_attention`` (the messages name the shapes).
+    TypeError
+        As ``scaled_dot_product_attention``.
+
+    Notes
+    -----
+    For each tile of queries :math:`Q_I` the loop keeps, per query, the running maximum
+    :math:`m`, the running normalizer :math:`\ell` and an unnormalised output
+    :math:`a` (``acc``), starting at :math:`(-\infty, 0, 0)`. For each tile of keys :math:`J`:
+
+    .. math::
+
+        S = \tau\, Q_I K_J^\top + B_{IJ}, \quad
+        m' = \max\big(m, \max_{j \in J} S_{\cdot j}\big), \quad
+        \alpha = e^{m - m'}, \quad P = e^{S - m'},
+
+        \ell \leftarrow \alpha\, \ell + \textstyle\sum_j P_{\cdot j}, \qquad
+        a \leftarrow \alpha\, a + P V_J, \qquad m \leftarrow m',
+
+    with masked scores set to :math:`-\infty` first. This is the merge of
+    :class:`OnlineSoftmaxState` with :math:`a` carried along: after the last tile
+    :math:`a_i = \sum_j e^{s_{ij} - m_i} v_j` and :math:`\ell_i = \sum_j e^{s_{ij} - m_i}`, so
+    :math:`o_i = a_i / \ell_i` and :math:`\mathrm{lse}_i = m_i + \log \ell_i`. A row with
+    :math:`\ell_i = 0` saw no key and gets :math:`o_i = 0`. The guards of ``_exp_shifted`` make an
+    entirely masked tile, or a row that has seen nothing yet, contribute 0 instead of NaN.
+
+    Memory: besides the inputs and the ``(..., L, dv)`` output, a few ``(..., block_q, block_k)``
+    tiles, independent of ``L`` and ``S``; the plain version holds several ``(..., L, S)``
+    arrays. The multiplications are the same; in NumPy the loop costs a few Python calls per tile,
+    which is why the defaults use large tiles (see ``benchmarks/bench_flash.py``).
+
+    ``mask`` is an addition to the FlashAttention interface: it makes this function a drop-in
+    equal of ``scaled_dot_product_attention``, including rows that no key may reach.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import flash_attention, scaled_dot_product_attention
+    >>> rng = np.random.default_rng(0)
+    >>> q, k, v = rng.normal(size=(5, 4)), rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
+    >>> out, lse = flash_attention(q, k, v, block_q=2, block_k=3, is_causal=True, return_lse=True)
+    >>> bool(np.allclose(out, scaled_dot_product_attention(q, k, v, is_causal=True)))
+    True
+    >>> lse.shape
+    (5,)
+    """
+    block_q = _check_block_size(block_q, "block_q")
+    block_k = _check_block_size(block_k, "block_k")
+    inputs = _prepare_attention(q, k, v, mask, is_causal, scale)
+    L, S = inputs.q.shape[-2], inputs.k.shape[-2]
+    dv = inputs.v.shape[-1]
+    batch = inputs.batch_shape
+    dtype = inputs.q.dtype
+    # Broadcasting q to the full batch (a view, no copy) gives every score tile the full batch
+    # shape, so the mask can be applied to it in place.
+    queries = np.broadcast_to(inputs.q, (*batch, *inputs.q.shape[-2:]))  # (..., L, d)
+    keys_t = np.swapaxes(inputs.k, -1, -2)  # (..., d, S), a view
+    values = inputs.v  # (..., S, dv)
+    keep = bias = None
+    if inputs.keep is not None:
+        keep = np.broadcast_to(inputs.keep, inputs.scores_shape)  # view (..., L, S)
+    if inputs.bias is not None:
+        bias = np.broadcast_to(inputs.bias, inputs.scores_shape)  # view (..., L, S)
+
+    out = np.zeros((*batch, L, dv), dtype)  # (..., L, dv); rows that see no key stay 0
+    lse = np.empty((*batch, L), dtype)  # (..., L)
+    for q_start in range(0, L, block_q):
+        q_stop = min(q_start + block_q, L)
+        q_tile = queries[..., q_start:q_stop, :] * inputs.scale  # (..., bq, d)
+        running_max = np.full((*batch, q_stop - q_start), -np.inf, dtype)  # (..., bq)
+        normalizer = np.zeros((*batch, q_stop - q_start), dtype)  # (..., bq)
+        acc = np.zeros((*batch, q_stop - q_start, dv), dtype)  # (..., bq, dv)
+        # Causal: the last query of this tile is q_stop - 1, so later keys are invisible to all
+        # of its queries and their tiles are skipped.
+        k_end = min(S, q_stop) if inputs.is_causal else S
+        for k_start in range(0, k_end, block_k):
+            k_stop = min(k_start + block_k, k_end)
+            scores = q_tile @ keys_t[..., k_start:k_stop]  # (..., bq, bk)
+            if bias is not None:
+                scores += bias[..., q_start:q_stop, k_start:k_stop]
+            tile_keep = None if keep is None else keep[..., q_start:q_stop, k_start:k_stop]
+            if inputs.is_causal and k_stop - 1 > q_start:  # the tile crosses the diagonal
+                causal = (np.arange(k_start, k_stop)[np.newaxis, :]
+                          <= np.arange(q_start, q_stop)[:, np.newaxis])  # (bq, bk)
+                tile_keep = causal if tile_keep is None else tile_keep & causal
+            if tile_keep is not None:
+                np.copyto(scores, -np.inf, where=~tile_keep)  # also hides NaN at masked places
+
+            new_max = np.maximum(running_max, scores.max(axis=-1))  # (..., bq)
+            alpha = _exp_shifted(running_max, new_max)  # (..., bq): rescales what came before
+            # unnormalised weights, written over the scores: one tile of memory, not two
+            probs = _exp_shifted(scores, new_max[..., np.newaxis], out=scores)  # (..., bq, bk)
+            normalizer = normalizer * alpha + probs.sum(axis=-1)  # (..., bq)
+            acc *= alpha[..., np.newaxis]  # (..., bq, dv)
+            acc += probs @ values[..., k_start:k_stop, :]  # (..., bq, bk) @ (..., bk, dv)
+            running_max = new_max
+            del scores, probs  # free this tile before the next one is allocated
+
+        seen = normalizer[..., np.newaxis]  # (..., bq, 1); 0 = the row saw no key
+        # rows that saw nothing keep their zeros; NaN != 0, so a NaN row stays NaN
+        np.divide(acc, seen, out=out[..., q_start:q_stop, :], where=seen != 0)
+        with np.errstate(divide="ignore"):  # log(0) = -inf is the lse of a fully masked row
+            lse[..., q_start:q_stop] = running_max + np.log(normalizer)
+
+    out = out.astype(inputs.output_dtype, copy=False)
+    if return_lse:
+        return out, lse.astype(inputs.output_dtype, copy=False)
+    return out

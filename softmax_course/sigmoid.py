@@ -1,0 +1,62 @@
+"""The logistic sigmoid, the two-class special case of softmax, evaluated without overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array
+
+__all__ = ["sigmoid"]
+
+
+def sigmoid(x):
+    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`, elementwise and overflow-free.
+
+    Parameters
+    ----------
+    x : array_like
+        Real input (bool and integers are computed as float64, float16 in float32).
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in :math:`[0, 1]`, same shape as ``x`` (a NumPy scalar for scalar input), in its
+        output dtype (float16 in gives float16 out, bool/int in gives float64).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex, object or string.
+
+    Notes
+    -----
+    Both forms below equal :math:`\sigma(x)`; each is used where its exponent is
+    :math:`\le 0`, so ``exp`` is only ever evaluated at :math:`-|x|` and cannot overflow:
+
+    .. math::
+
+        \sigma(x) = \frac{1}{1 + e^{-|x|}} \quad (x \ge 0), \qquad
+        \sigma(x) = \frac{e^{-|x|}}{1 + e^{-|x|}} \quad (x < 0).
+
+    The second form keeps full relative accuracy for very negative :math:`x`, where
+    :math:`1 - \sigma(-x)` would cancel to 0. It is the softmax of two logits:
+    :math:`\sigma(x) = \operatorname{softmax}([x, 0])_0`. Limits: :math:`\sigma(+\infty) = 1`,
+    :math:`\sigma(-\infty) = 0`, NaN gives NaN; no warning is emitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import sigmoid
+    >>> np.round(sigmoid([-1000.0, -1.0, 0.0, 1.0, 1000.0]), 4)
+    array([0.    , 0.2689, 0.5   , 0.7311, 1.    ])
+    >>> float(sigmoid(-800.0)) > 0.0  # e^-800 ~ 3.7e-348 is below float64's smallest subnormal
+    False
+    >>> float(sigmoid(-700.0))  # but small values keep full relative precision
+    9.85967654375977e-305
+    """
+    z, output_dtype, _ = as_float_array(x, "x")
+    with np.errstate(under="ignore"):
+        decay = np.exp(-np.abs(z))  # e^{-|x|} in (0, 1]
+    numerator = np.where(z >= 0, 1.0, decay).astype(z.dtype, copy=False)
+    result = np.divide(numerator, 1.0 + decay)
+    return result.astype(output_dtype, copy=False)

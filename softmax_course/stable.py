@@ -1,0 +1,377 @@
+"""Numerically stable softmax, log-softmax and log-sum-exp, plus the naive softmax they replace.
+
+All three stable functions share one idea: subtract the slice maximum ``m`` before
+exponentiating. Softmax is invariant to adding a constant to every logit, and after the shift
+every exponent is ``<= 0``, so ``exp`` cannot overflow, and the largest term is exactly
+``exp(0) = 1``, so the sum cannot underflow to zero either.
+
+The shared helper ``_shift`` has a fast path (no mask and a finite maximum in every slice, checked
+on the reduced array only) that does one max, one subtraction into a buffer it owns and nothing
+else; everything about masks, infinities and NaN lives in ``_shift_edge_cases``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import as_float_array, check_positive_finite, check_where, normalize_axes
+
+__all__ = ["log_softmax", "logsumexp", "naive_softmax", "softmax"]
+
+
+# The floating-point conditions the stable functions meet on purpose, silenced around them:
+# overflow can only send a shifted logit to -inf (exp = 0, the right limit), exp underflowing to 0
+# is the right value for very negative logits, and "invalid" can only come from the finite test in
+# _shift (inf + -inf). Every such case ends in the documented result, so none deserves a warning.
+_QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
+
+
+def _prepare(x, axis, temperature, where):
+    """Validate the arguments shared by the stable functions (all checks are O(1)).
+
+    The axes come back as one int when there is a single one: ``ufunc.reduce`` takes an int
+    axis with less overhead than a tuple, which matters for small and medium arrays.
+    """
+    z, output_dtype, owned = as_float_array(x, "x")
+    axes = normalize_axes(axis, z.ndim)
+    temperature = check_positive_finite(temperature, "temperature")
+    mask = check_where(where, z.shape)
+    return z, output_dtype, owned, axes[0] if len(axes) == 1 else axes, temperature, mask
+
+
+def _shift(z, axes, temperature, mask, owned):
+    """Return ``(shifted, x_max, exact)`` with ``shifted = (z - x_max) / temperature`` per slice.
+
+    ``x_max`` keeps the reduced axes (size 1); ``shifted`` is a fresh buffer the caller may
+    overwrite. Every non-NaN slice of ``shifted`` has maximum 0 over its unmasked entries unless it
+    has no finite mass (see ``_shift_edge_cases``). ``exact`` is True on the fast path, where every
+    slice has a finite maximum, so ``sum(exp(shifted)) >= 1`` and no division guard is needed.
+    Callers run this under ``np.errstate(**_QUIET)``: see the comments on the finite test and the
+    subtraction.
+
+    ``np.maximum.reduce`` is ``np.max`` without its Python-level dispatch (same result).
+    """
+    if mask is None:
+        x_max = np.maximum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
+        # One cheap test on the reduced array: the sum of the maxima is finite only if every
+        # maximum is (a NaN or an infinity makes it NaN or infinite; inf + -inf is NaN, with an
+        # "invalid" warning). If the sum overflows we merely take the general path below, which
+        # is correct for finite input too.
+        if math.isfinite(np.add.reduce(x_max, axis=None)):
+            # Subtracting first and dividing by T after (rather than max(x / T)) means x / T
+            # cannot overflow for a tiny T: (x - m) / T <= 0 can only overflow to -inf, whose exp
+            # is the exact limit 0. (So can x - m, for a slice spanning more than the largest
+            # float.) That is why the callers silence overflow warnings.
+            shifted = np.subtract(z, x_max, out=z if owned else np.empty_like(z))
+            if temperature != 1.0:
+                shifted /= temperature
+            return shifted, x_max, True
+    else:
+        x_max = np.maximum.reduce(z, axis=axes, keepdims=True, initial=-np.inf, where=mask)
+    return _shift_edge_cases(z, temperature, mask, x_max, owned), x_max, False
+
+
+def _shift_edge_cases(z, temperature, mask, x_max, owned):
+    """The slow path of ``_shift``: masks, and slices whose maximum is +inf, -inf or NaN.
+
+    The shifted logits are arranged so that ``exp`` and one sum give the documented limits:
+
+    * masked entries -> -inf (weight exp(-inf) = 0, log_softmax -inf);
+    * max = +inf: the +inf entries -> 0 and every other entry -> -inf, so the +inf entries share
+      the mass equally (the limit when they grow together);
+    * max = -inf (all entries -inf or masked, or nothing to reduce): every entry is -inf, so the sum
+      is 0 and the callers return zeros (softmax) or -inf (log_softmax, logsumexp);
+    * max = NaN (a NaN in an unmasked entry): the whole slice -> NaN, which propagates.
+    """
+    finite_max = np.isfinite(x_max)  # (..., 1, ...)
+    positive_infinite = x_max == np.inf  # (..., 1, ...)
+    # Which entries are +inf must be read before z may be overwritten, and from z itself: a large
+    # finite logit divided by a tiny temperature can overflow to inf without being one.
+    is_infinite_top = (z == np.inf) if positive_infinite.any() else None
+    # Infinite maxima are replaced by 0 before subtracting because inf - inf is NaN with a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        shift = np.where(finite_max, x_max, 0.0).astype(z.dtype, copy=False)  # (..., 1, ...)
+        shifted = np.subtract(z, shift, out=z if owned else np.empty_like(z))
+        if temperature != 1.0:
+            shifted /= temperature
+    if is_infinite_top is not None:
+        limit = np.where(is_infinite_top, 0.0, -np.inf)
+        np.copyto(shifted, limit, where=positive_infinite)
+    if mask is not None:
+        np.copyto(shifted, -np.inf, where=~mask)  # after the limit: a masked +inf gets no share
+    np.copyto(shifted, np.nan, where=np.isnan(x_max))
+    return shifted
+
+
+def logsumexp(x, axis=-1, keepdims=False, *, where=None):
+    r"""Logarithm of the sum of exponentials, computed without overflow.
+
+    Parameters
+    ----------
+    x : array_like
+        Real input (bool and integers are computed as float64, float16 in float32).
+    axis : int, tuple of ints or None, default -1
+        Axes to reduce; None reduces all axes.
+    keepdims : bool, default False
+        Keep the reduced axes with size 1.
+    where : array_like of bool, optional
+        Mask broadcastable to ``x.shape``; only True entries are summed.
+
+    Returns
+    -------
+    numpy.ndarray or numpy scalar
+        ``log(sum(exp(x)))`` over ``axis``, in the output dtype of ``x`` (float16 in gives float16
+        out, bool/int in gives float64). A 0-d result is a NumPy scalar.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex, object or string, or ``where`` is not boolean.
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+    ValueError
+        If an axis is repeated or ``where`` cannot be broadcast to ``x``.
+
+    Notes
+    -----
+    With :math:`m = \max_i x_i`,
+
+    .. math::
+
+        \log \sum_i e^{x_i} = m + \log \sum_i e^{x_i - m},
+
+    where every exponent is :math:`\le 0` (no overflow) and the term with :math:`x_i = m` is 1, so
+    the sum lies in :math:`[1, K]` (no underflow, no log of zero).
+
+    Edge cases, per slice and without warnings: an empty, all-masked or all :math:`-\infty` slice
+    gives :math:`-\infty` (the log of an empty sum); any unmasked :math:`+\infty` gives
+    :math:`+\infty`; any unmasked NaN gives NaN. Masked entries are ignored even if they are NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import logsumexp
+    >>> float(np.round(logsumexp([1000.0, 1000.0]), 4))  # log(2 e^1000) = 1000 + log 2
+    1000.6931
+    >>> float(logsumexp([-np.inf, -np.inf]))
+    -inf
+    >>> np.round(logsumexp([[0.0, 1.0], [2.0, 5.0]], where=np.array([True, False])), 4)
+    array([0., 2.])
+    """
+    z, output_dtype, owned, axes, _, mask = _prepare(x, axis, 1.0, where)
+    if z.size == 0:
+        # The sum of no terms is 0 and its log is -inf; np.add.reduce gives the reduced shape.
+        empty_sum = np.add.reduce(z, axis=axes, keepdims=keepdims)
+        return np.full(np.shape(empty_sum), -np.inf, output_dtype)[()]
+    with np.errstate(**_QUIET):
+        shifted, x_max, _ = _shift(z, axes, 1.0, mask, owned)
+        total = np.add.reduce(np.exp(shifted, out=shifted), axis=axes, keepdims=keepdims)
+    if not keepdims:
+        x_max = np.squeeze(x_max, axis=axes)
+    # An empty sum (all -inf or masked) is 0 and log(0) = -inf is the intended answer.
+    with np.errstate(divide="ignore"):
+        result = np.log(total)
+    result = result + x_max  # -inf + -inf = -inf, inf + log(n) = inf, NaN stays NaN
+    return result.astype(output_dtype, copy=False)
+
+
+def softmax(x, axis=-1, *, temperature=1.0, where=None):
+    r"""Softmax: exponentiate and normalise so that each slice along ``axis`` sums to 1.
+
+    Parameters
+    ----------
+    x : array_like
+        Real logits (bool and integers are computed as float64, float16 in float32).
+    axis : int, tuple of ints or None, default -1
+        Axes that form one distribution; None normalises over the whole array.
+    temperature : float, default 1.0
+        Positive finite scalar :math:`T`; the softmax is taken of ``x / T``.
+    where : array_like of bool, optional
+        Mask broadcastable to ``x.shape``; False entries are excluded and get probability 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities, same shape as ``x``, in its output dtype (float16 in gives float16 out,
+        bool/int in gives float64).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex, object or string, ``temperature`` is not a real number, or ``where``
+        is not boolean.
+    ValueError
+        If ``temperature`` is not positive and finite, an axis is repeated, or ``where`` cannot be
+        broadcast to ``x``.
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+
+    Notes
+    -----
+    .. math::
+
+        \operatorname{softmax}(x)_i = \frac{e^{x_i / T}}{\sum_j e^{x_j / T}}
+                                   = \frac{e^{(x_i - m)/T}}{\sum_j e^{(x_j - m)/T}},
+        \qquad m = \max_j x_j,
+
+    the second form being the one computed (its exponents are :math:`\le 0`). As
+    :math:`T \to 0^+` the result tends to the uniform distribution over the arg-max entries (ties
+    share the mass equally); as :math:`T \to \infty` it tends to the uniform distribution.
+
+    Edge cases, per slice and without warnings: an empty array returns an empty array of the same
+    shape; a slice that is all :math:`-\infty` or all masked returns zeros (it sums to 0, not 1:
+    there is nothing to normalise, as JAX with an all-False ``where`` and PyTorch's safe softmax);
+    a slice with :math:`n` unmasked :math:`+\infty` entries gives :math:`1/n` to each of them and
+    0 elsewhere (the limit as they grow together); an unmasked NaN makes the whole slice NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import softmax
+    >>> np.round(softmax([1.0, 2.0, 3.0]), 4)
+    array([0.09  , 0.2447, 0.6652])
+    >>> np.round(softmax([1000.0, 1001.0]), 4)  # the naive formula gives nan here
+    array([0.2689, 0.7311])
+    >>> np.round(softmax([1.0, 3.0, 3.0], temperature=1e-3), 4)  # ties split the mass
+    array([0. , 0.5, 0.5])
+    >>> softmax([np.inf, 0.0, np.inf])
+    array([0.5, 0. , 0.5])
+    >>> softmax([[-np.inf, -np.inf], [0.0, 0.0]])  # nothing to normalise in the first row
+    array([[0. , 0. ],
+           [0.5, 0.5]])
+    """
+    z, output_dtype, owned, axes, temperature, mask = _prepare(x, axis, temperature, where)
+    if z.size == 0:
+        return np.empty(z.shape, output_dtype)
+    with np.errstate(**_QUIET):
+        shifted, _, exact = _shift(z, axes, temperature, mask, owned)
+        probabilities = np.exp(shifted, out=shifted)  # same shape as x
+    normalizer = np.add.reduce(probabilities, axis=axes, keepdims=True)  # (..., 1, ...)
+    if exact:
+        probabilities /= normalizer  # normalizer >= 1: the max entry contributes exp(0) = 1
+    else:
+        # Empty-mass slices (normalizer 0) keep their zeros; NaN slices are already all NaN.
+        np.divide(probabilities, normalizer, out=probabilities, where=normalizer > 0)
+    return probabilities.astype(output_dtype, copy=False)
+
+
+def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
+    r"""Logarithm of the softmax, computed directly (never as ``log(softmax(x))``).
+
+    Parameters
+    ----------
+    x : array_like
+        Real logits (bool and integers are computed as float64, float16 in float32).
+    axis : int, tuple of ints or None, default -1
+        Axes that form one distribution; None normalises over the whole array.
+    temperature : float, default 1.0
+        Positive finite scalar :math:`T`; the log-softmax is taken of ``x / T``.
+    where : array_like of bool, optional
+        Mask broadcastable to ``x.shape``; False entries are excluded and get -inf.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-probabilities, same shape and output dtype rules as :func:`softmax`.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex, object or string, ``temperature`` is not a real number, or ``where``
+        is not boolean.
+    ValueError
+        If ``temperature`` is not positive and finite, an axis is repeated, or ``where`` cannot be
+        broadcast to ``x``.
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+
+    Notes
+    -----
+    .. math::
+
+        \log \operatorname{softmax}(x)_i = \frac{x_i - m}{T} - \log \sum_j e^{(x_j - m)/T},
+        \qquad m = \max_j x_j .
+
+    Unlike ``log(softmax(x))`` this does not round tiny probabilities to 0 first: for
+    ``x = [0, -1000]`` it returns ``[0, -1000]`` where the composition returns ``[0, -inf]``.
+
+    Edge cases, per slice and without warnings: an empty array returns an empty array; an all
+    :math:`-\infty` or all-masked slice is all :math:`-\infty`; :math:`n` unmasked
+    :math:`+\infty` entries get :math:`-\log n` and the others :math:`-\infty`; an unmasked NaN
+    makes the whole slice NaN; masked entries are :math:`-\infty`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import log_softmax
+    >>> np.round(log_softmax([0.0, -1000.0]), 4)
+    array([    0., -1000.])
+    >>> np.round(log_softmax([1.0, 2.0, 3.0], where=np.array([True, True, False])), 4)
+    array([-1.3133, -0.3133,    -inf])
+    """
+    z, output_dtype, owned, axes, temperature, mask = _prepare(x, axis, temperature, where)
+    if z.size == 0:
+        return np.empty(z.shape, output_dtype)
+    with np.errstate(**_QUIET):
+        shifted, _, exact = _shift(z, axes, temperature, mask, owned)
+        normalizer = np.add.reduce(np.exp(shifted), axis=axes, keepdims=True)  # (..., 1, ...)
+    if exact:
+        shifted -= np.log(normalizer)  # normalizer in [1, K]
+    else:
+        # An empty-mass slice is already all -inf: subtract 0 instead of log(0) = -inf, which
+        # would give -inf - (-inf) = NaN.
+        # (NaN slices are already all NaN, so leaving their log_normalizer at 0 is harmless.)
+        log_normalizer = np.log(normalizer, out=np.zeros_like(normalizer), where=normalizer > 0)
+        shifted -= log_normalizer
+    return shifted.astype(output_dtype, copy=False)
+
+
+def naive_softmax(x, axis=-1):
+    r"""Textbook softmax ``exp(x) / sum(exp(x))`` with no shift: kept to show why the shift exists.
+
+    Parameters
+    ----------
+    x : array_like
+        Real logits (bool and integers are computed as float64, float16 in float32).
+    axis : int, tuple of ints or None, default -1
+        Axes that form one distribution; None normalises over the whole array.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``x``. Correct only while every ``exp(x)`` is finite and the sum is not 0.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex, object or string.
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+
+    Notes
+    -----
+    .. math:: \operatorname{softmax}(x)_i = e^{x_i} \big/ \textstyle\sum_j e^{x_j}
+
+    ``exp`` overflows to inf above about 709.78 in float64 and 88.72 in float32 (also the limit
+    for float16 input, computed in float32), and then inf / inf = NaN; when every logit of a slice
+    is below about -745 (-104 in float32) every ``exp`` underflows to 0 and 0 / 0 = NaN. NumPy
+    emits a RuntimeWarning in both cases. Use :func:`softmax`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import naive_softmax
+    >>> np.round(naive_softmax([1.0, 2.0, 3.0]), 4)
+    array([0.09  , 0.2447, 0.6652])
+    >>> with np.errstate(over="ignore", invalid="ignore"):  # silence the warnings it emits
+    ...     naive_softmax([1000.0, 1001.0])
+    array([nan, nan])
+    """
+    z, output_dtype, _ = as_float_array(x, "x")
+    axes = normalize_axes(axis, z.ndim)
+    exponentials = np.exp(z)  # same shape as x
+    return (exponentials / np.sum(exponentials, axis=axes, keepdims=True)).astype(
+        output_dtype, copy=False
+    )

@@ -1,0 +1,157 @@
+"""Shared test settings: the hypothesis profile, the tolerance table and the array strategies.
+
+Strategies and the tolerance table are handed to tests as session-scoped fixtures (a test with
+``@given(data=st.data())`` draws from them), so no test module imports this file by name: other
+test folders have their own ``conftest.py`` and ``import conftest`` would be ambiguous.
+"""
+
+from __future__ import annotations
+
+import os
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+# "softmax-course" keeps the package tests well under a minute on 2 cores and, being derandomized,
+# makes every run draw the same examples (a red test is reproducible by anyone). "thorough" is for
+# a hunt: HYPOTHESIS_PROFILE=thorough pytest tests/...
+settings.register_profile(
+    "softmax-course",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "softmax-course"))
+
+# Tolerances for comparing a result with a float64 or exact reference, by OUTPUT dtype.
+#
+# float32/float64, relative part: the strategies' logits are bounded by 50, so the shifted exponent
+# y = x - m (|y| <= 100) is rounded with an absolute error of at most 100 * eps / 2, which exp turns
+# into the same relative error (d exp(y) = exp(y) dy); exp, the pairwise sum (O(log K) roundings)
+# and the division add a few eps more. 128 eps covers this with margin.
+# float32/float64, absolute part: log-domain values near 0 (log_softmax of a dominant entry, a
+# logsumexp near 0) carry the error of log(sum) as an ABSOLUTE error. The sum's relative error is at
+# most sum_i e^{y_i} |y_i| eps / 2 <= K eps / (2e) (as max y e^-y = 1/e), about 23 eps for K = 125,
+# plus its own rounding; 32 eps covers it.
+#
+# float16: the computation runs in float32 (errors as above, ~1e-5 at most) and the result is
+# rounded ONCE to float16, relative error 2**-11; rtol 2**-10 allows both. Outputs below float16's
+# smallest normal (6.1e-5) are subnormal and only absolutely accurate (spacing 2**-24); atol 2**-16
+# covers them and the float32 absolute error of log-domain values near 0.
+#
+# Integer and bool inputs are computed and returned in float64, so they use the float64 row.
+TOLERANCES = {
+    np.dtype(np.float16): {"rtol": 2.0**-10, "atol": 2.0**-16},
+    np.dtype(np.float32): {"rtol": 128 * float(np.finfo(np.float32).eps),
+                           "atol": 32 * float(np.finfo(np.float32).eps)},
+    np.dtype(np.float64): {"rtol": 128 * float(np.finfo(np.float64).eps),
+                           "atol": 32 * float(np.finfo(np.float64).eps)},
+}
+
+FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+INPUT_DTYPES = (*FLOAT_DTYPES, np.int64, np.int32)
+LOGIT_BOUND = 50  # see TOLERANCES: the error analysis assumes |logit| <= 50
+
+
+def output_dtype_of(dtype) -> np.dtype:
+    """The dtype policy of the package: bool/int -> float64, floats keep their dtype."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _elements(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        return st.integers(-LOGIT_BOUND, LOGIT_BOUND)
+    return st.floats(-LOGIT_BOUND, LOGIT_BOUND, width=8 * dtype.itemsize)
+
+
+def _axis_for(ndim: int):
+    """An axis argument valid for ``ndim``: None, an int (maybe negative) or a tuple of ints."""
+    single = st.integers(-ndim, ndim - 1)
+    several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(
+        lambda axes: tuple(axis - ndim if i % 2 else axis for i, axis in enumerate(axes))
+    )  # mixes negative and non-negative spellings
+    return st.one_of(st.none(), single, several)
+
+
+_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
+
+
+@st.composite
+def _logits_and_axis(draw, dtypes=INPUT_DTYPES):
+    dtype = np.dtype(draw(st.sampled_from(dtypes)))
+    shape = draw(_SHAPES)
+    x = draw(hnp.arrays(dtype, shape, elements=_elements(dtype)))
+    return x, draw(_axis_for(len(shape)))
+
+
+@st.composite
+def _dyadic_logits_and_axis(draw):
+    dtype = np.dtype(draw(st.sampled_from(FLOAT_DTYPES)))
+    shape = draw(_SHAPES)
+    numerators = draw(hnp.arrays(np.int64, shape, elements=st.integers(-512, 512)))
+    return (numerators / 64).astype(dtype), draw(_axis_for(len(shape)))
+
+
+@pytest.fixture(scope="session")
+def tolerance():
+    """``tolerance(dtype) -> {"rtol": ..., "atol": ...}`` for an output dtype (see TOLERANCES)."""
+    return lambda dtype: TOLERANCES[output_dtype_of(dtype)]
+
+
+@pytest.fixture(scope="session")
+def output_dtype():
+    """``output_dtype(input_dtype)``: the dtype the package returns for that input dtype."""
+    return output_dtype_of
+
+
+@pytest.fixture(scope="session")
+def logits_and_axis():
+    """Strategy for ``(x, axis)``: x of 1-3 dims, sides 1-5, any input dtype, |x| <= 50."""
+    return _logits_and_axis()
+
+
+@pytest.fixture(scope="session")
+def float64_logits_and_axis():
+    """Strategy for ``(x, axis)`` as ``logits_and_axis`` but always float64 (for derivatives)."""
+    return _logits_and_axis(dtypes=(np.float64,))
+
+
+@pytest.fixture(scope="session")
+def dyadic_logits_and_axis():
+    """Strategy for ``(x, axis)`` with x a multiple of 1/64 in [-8, 8], any float dtype.
+
+    Such values and their sums with a shift of the same kind (|x + c| <= 16, 10 significant bits)
+    are exact even in float16, so shift invariance can be tested for exact equality.
+    """
+    return _dyadic_logits_and_axis()
+
+
+@pytest.fixture(scope="session")
+def class_problem():
+    """Strategy for a cross-entropy problem: float64 logits ``(..., C, ...)`` and the class axis."""
+
+    @st.composite
+    def strategy(draw):
+        shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+        logits = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5)))
+        axis = draw(st.integers(-len(shape), len(shape) - 1))
+        return logits, axis
+
+    return strategy()
+
+
+@pytest.fixture(scope="session")
+def difference_atol():
+    """``difference_atol(f_value)``: absolute tolerance for a central difference with h = 1e-6.
+
+    Rounding f(x + h) and f(x - h) costs about eps * |f| each, divided by 2h: a few
+    eps / h = 2.2e-10 times |f|. A tolerance that ignores |f| fails for large losses or sums.
+    """
+    return lambda f_value: 1e-9 * (1.0 + float(np.sum(np.abs(f_value))))

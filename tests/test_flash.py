@@ -1,0 +1,179 @@
+"""Tests of flash_attention against scaled_dot_product_attention, its lse and its memory use."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from softmax_course import (
+    causal_mask,
+    flash_attention,
+    logsumexp,
+    scaled_dot_product_attention,
+)
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+TOLERANCE = {np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-6},
+             np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-13}}
+
+
+def scaled_masked_scores(q, k, *, mask=None, is_causal=False, scale=None):
+    """The ``(..., L, S)`` scores flash_attention never builds, with the boolean keep mask."""
+    d = q.shape[-1]
+    scale = 1 / np.sqrt(d) if scale is None else scale
+    scores = (q.astype(np.float64) @ np.swapaxes(k, -1, -2)) * scale  # (..., L, S)
+    keep = np.ones(scores.shape[-2:], bool)
+    if mask is not None and mask.dtype == bool:
+        keep = keep & mask
+    elif mask is not None:
+        scores = scores + mask
+    if is_causal:
+        keep = keep & causal_mask(*scores.shape[-2:])
+    return scores, np.broadcast_to(keep, scores.shape)
+
+
+@st.composite
+def flash_problem(draw):
+    """Random batch/head axes, L and S (often different), block sizes from 1 to beyond L and S."""
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=2))
+    L, S = draw(st.integers(0, 9)), draw(st.integers(0, 9))
+    d, dv = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    q = rng.normal(size=(*batch, L, d)).astype(dtype)
+    k = rng.normal(size=(*batch[1:], S, d)).astype(dtype)  # keys shared along the first axis
+    v = rng.normal(size=(*batch, S, dv)).astype(dtype)
+    block_q = draw(st.integers(1, L + 2))  # up to larger than L, rarely dividing it
+    block_k = draw(st.integers(1, S + 2))
+    mask_kind = draw(st.sampled_from(["none", "bool", "additive"]))
+    mask = None
+    if mask_kind != "none":
+        keep = rng.random((L, S)) < draw(st.sampled_from([0.3, 0.8]))
+        keep[rng.random(L) < 0.2] = False  # some queries that may attend nothing
+        mask = keep if mask_kind == "bool" else np.where(keep, rng.normal(size=(L, S)), -np.inf)
+    return q, k, v, mask, draw(st.booleans()), block_q, block_k
+
+
+@given(problem=flash_problem())
+def test_flash_equals_plain_attention_and_lse_equals_logsumexp(problem):
+    q, k, v, mask, is_causal, block_q, block_k = problem
+    out, lse = flash_attention(q, k, v, block_q=block_q, block_k=block_k, is_causal=is_causal,
+                               mask=mask, return_lse=True)
+    expected = scaled_dot_product_attention(q, k, v, mask=mask, is_causal=is_causal)
+    assert out.dtype == expected.dtype == q.dtype
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, **TOLERANCE[q.dtype])
+
+    scores, keep = scaled_masked_scores(q, k, mask=mask, is_causal=is_causal)
+    assert lse.shape == out.shape[:-1] and lse.dtype == q.dtype
+    np.testing.assert_allclose(lse, logsumexp(scores, axis=-1, where=keep), **TOLERANCE[q.dtype])
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize(("L", "S"), [(7, 7), (5, 11), (11, 5), (1, 1), (16, 16)])
+@pytest.mark.parametrize(("block_q", "block_k"), [(1, 1), (3, 4), (4, 3), (16, 16), (100, 100)])
+def test_flash_equals_plain_attention_for_block_size_edge_cases(is_causal, L, S, block_q, block_k):
+    rng = np.random.default_rng(L * 100 + S)
+    q, k, v = rng.normal(size=(2, L, 5)), rng.normal(size=(2, S, 5)), rng.normal(size=(2, S, 3))
+    out = flash_attention(q, k, v, block_q=block_q, block_k=block_k, is_causal=is_causal)
+    expected = scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-13)
+
+
+def test_broadcasting_over_batch_and_head_axes():
+    rng = np.random.default_rng(10)
+    q = rng.normal(size=(2, 3, 6, 4))  # (B, H, L, d)
+    k = rng.normal(size=(2, 1, 9, 4))  # one key set per batch element, shared by the heads
+    v = rng.normal(size=(3, 9, 2))  # one value set per head, shared by the batch
+    padding = rng.random((2, 1, 1, 9)) < 0.7  # key-padding mask per batch element
+    out = flash_attention(q, k, v, block_q=4, block_k=4, mask=padding)
+    assert out.shape == (2, 3, 6, 2)
+    np.testing.assert_allclose(out, scaled_dot_product_attention(q, k, v, mask=padding),
+                               rtol=1e-12)
+
+
+def test_fully_masked_rows_and_tiles_give_zeros_and_minus_inf_lse():
+    rng = np.random.default_rng(11)
+    L, S = 8, 10
+    q, k, v = rng.normal(size=(L, 4)), rng.normal(size=(S, 4)), rng.normal(size=(S, 2))
+    keep = np.ones((L, S), bool)
+    keep[2] = False  # query 2 may attend nothing
+    keep[4:, :5] = False  # with block_k = 5 a whole tile of keys is masked for queries 4..7
+    for mask in (keep, np.where(keep, 0.0, -np.inf)):
+        for is_causal in (False, True):  # causal: query 4 then sees only masked keys 0..4
+            out, lse = flash_attention(q, k, v, block_q=3, block_k=5, mask=mask,
+                                       is_causal=is_causal, return_lse=True)
+            expected = scaled_dot_product_attention(q, k, v, mask=mask, is_causal=is_causal)
+            np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-13)
+            np.testing.assert_array_equal(out[2], 0.0)
+            assert lse[2] == -np.inf
+            if is_causal:
+                np.testing.assert_array_equal(out[4], 0.0)
+                assert lse[4] == -np.inf
+            assert np.isfinite(out).all()
+
+
+def test_no_keys_give_zero_rows():
+    out, lse = flash_attention(np.ones((3, 2)), np.ones((0, 2)), np.ones((0, 4)), return_lse=True)
+    np.testing.assert_array_equal(out, np.zeros((3, 4)))
+    np.testing.assert_array_equal(lse, np.full(3, -np.inf))
+
+
+def test_regression_nan_behind_boolean_mask_does_not_leak():
+    k = np.array([[1.0, 2.0], [np.nan, 0.0], [0.5, 0.5]])  # key 1 gives NaN scores
+    q, v = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0], [2.0], [3.0]])
+    out = flash_attention(q, k, v, block_q=1, block_k=1, mask=np.array([True, False, True]))
+    np.testing.assert_allclose(out, scaled_dot_product_attention(q, k[[0, 2]], v[[0, 2]]))
+
+
+def test_plus_infinite_scores_share_the_weight_as_in_plain_attention():
+    q = np.array([[np.inf, 0.0]])
+    k = np.array([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]])  # scores +inf, -inf, +inf
+    v = np.array([[2.0], [50.0], [4.0]])
+    out = flash_attention(q, k, v, block_k=1)
+    np.testing.assert_allclose(out, scaled_dot_product_attention(q, k, v))
+    np.testing.assert_allclose(out, [[3.0]])
+
+
+def test_float16_input_gives_float16_output():
+    rng = np.random.default_rng(12)
+    q, k, v = (rng.normal(size=(5, 8)).astype(np.float16) for _ in range(3))
+    out = flash_attention(q, k, v, block_q=2, block_k=3, is_causal=True)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, scaled_dot_product_attention(q, k, v, is_causal=True),
+                               rtol=2.0**-9, atol=2.0**-12)
+
+
+def test_peak_memory_stays_far_below_the_score_matrix():
+    L = S = 1024
+    rng = np.random.default_rng(13)
+    q, k, v = rng.normal(size=(L, 32)), rng.normal(size=(S, 32)), rng.normal(size=(S, 32))
+    score_matrix_bytes = L * S * np.dtype(np.float64).itemsize  # 8 MiB
+    tracemalloc.start()
+    try:
+        flash_attention(q, k, v)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < score_matrix_bytes / 8, f"peak {peak} bytes"
+
+
+@pytest.mark.parametrize(("name", "value"), [("block_q", 0), ("block_k", -2), ("block_q", 1.5),
+                                             ("block_k", True)])
+def test_bad_block_sizes_are_value_errors_naming_them(name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be an int >= 1, got {value!r}"):
+        flash_attention(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2)), **{name: value})
+
+
+def test_shape_errors_are_those_of_plain_attention():
+    with pytest.raises(ValueError, match=r"q of shape \(2, 3\) and k of shape \(4, 5\)"):
+        flash_attention(np.zeros((2, 3)), np.zeros((4, 5)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 4\) cannot be broadcast"):
+        flash_attention(np.zeros((2, 3)), np.zeros((4, 3)), np.zeros((4, 2)),
+                        mask=np.ones((3, 4), bool))

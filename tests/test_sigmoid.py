@@ -1,0 +1,88 @@
+"""The logistic sigmoid: accuracy against a 50-digit reference, limits, dtypes, no warnings."""
+
+from decimal import Decimal, localcontext
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from softmax_course import gradient_check, sigmoid, softmax
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def sigmoid_reference(value: float) -> float:
+    """1 / (1 + e^-x) with 50 significant digits, then rounded once to float64."""
+    with localcontext() as context:
+        context.prec = 50
+        return float(1 / (1 + (-Decimal(value)).exp()))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [-1000.0, -745.0, -700.0, -100.0, -30.0, -1.0, -1e-10, 0.0, 1e-10, 0.5, 1.0, 30.0, 100.0, 1e3],
+)
+def test_sigmoid_matches_a_50_digit_reference(value):
+    expected = sigmoid_reference(value)
+    # Two roundings in e^-|x| / (1 + e^-|x|) plus exp's own: a few ulps. Below float64's smallest
+    # normal the result is subnormal and only absolutely accurate (spacing 5e-324).
+    assert float(sigmoid(value)) == pytest.approx(expected, rel=4 * np.finfo(float).eps,
+                                                  abs=np.finfo(float).smallest_subnormal)
+
+
+def test_sigmoid_limits_and_nan():
+    np.testing.assert_array_equal(sigmoid([-np.inf, np.inf]), [0.0, 1.0])
+    assert np.isnan(sigmoid(np.nan))
+
+
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(max_dims=3), elements=st.floats(-800, 800)))
+def test_sigmoid_is_symmetric_and_in_the_unit_interval(x):
+    s = sigmoid(x)
+    assert s.shape == x.shape
+    assert np.all((s >= 0) & (s <= 1))
+    # sigma(-x) = 1 - sigma(x); absolute error ~eps because 1 - s cancels.
+    np.testing.assert_allclose(sigmoid(-x), 1 - s, rtol=0, atol=2 * np.finfo(float).eps)
+
+
+@given(x=st.floats(-700, 700))
+def test_sigmoid_is_the_softmax_of_two_logits(x):
+    assert float(sigmoid(x)) == pytest.approx(float(softmax([x, 0.0])[0]), rel=1e-14, abs=1e-300)
+
+
+@given(x=st.floats(-30, 30))
+def test_sigmoid_derivative_is_sigma_times_one_minus_sigma(x, difference_atol):
+    s = float(sigmoid(x))
+    result = gradient_check(lambda v: sigmoid(v), np.array(x), s * (1 - s), rtol=1e-6,
+                            atol=difference_atol(s))
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [(np.bool_, np.float64), (np.int32, np.float64), (np.float16, np.float16),
+     (np.float32, np.float32), (np.float64, np.float64)],
+)
+def test_sigmoid_dtype_policy(dtype, expected):
+    assert sigmoid(np.array([0, 1, 1], dtype=dtype)).dtype == expected
+
+
+def test_float16_sigmoid_is_correctly_rounded():
+    x = np.linspace(-12, 12, 241).astype(np.float16)
+    exact = np.array([sigmoid_reference(float(v)) for v in x])
+    # float32 computation then one rounding to float16: within half a float16 spacing (+ slack for
+    # the float32 error).
+    half_spacing = np.spacing(exact.astype(np.float16)).astype(np.float64) / 2
+    assert np.all(np.abs(sigmoid(x).astype(np.float64) - exact) <= half_spacing * 1.01)
+
+
+def test_regression_naive_sigmoid_overflows_for_large_inputs():
+    x = np.array([-1000.0, 1000.0])
+    with pytest.warns(RuntimeWarning):
+        textbook = 1 / (1 + np.exp(-x))  # exp(1000) overflows (the answer 0 survives, by luck)
+    np.testing.assert_array_equal(textbook, [0.0, 1.0])
+    with pytest.warns(RuntimeWarning):
+        other_form = np.exp(x) / (1 + np.exp(x))  # inf / inf = nan
+    assert np.isnan(other_form[1])
+    np.testing.assert_array_equal(sigmoid(x), [0.0, 1.0])  # and no warning

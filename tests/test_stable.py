@@ -1,0 +1,393 @@
+"""Properties and edge cases of logsumexp, softmax, log_softmax and naive_softmax.
+
+Every test here runs with warnings turned into errors: the stable functions promise that no
+RuntimeWarning escapes, on ordinary input and on every documented edge case.
+"""
+
+import math
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from softmax_course import log_softmax, logsumexp, naive_softmax, softmax
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+inf, nan = np.inf, np.nan
+LOG2 = math.log(2.0)
+
+
+LOGIT_SCALE = 100.0  # |x - logsumexp(x)| <= 2 * 50 + log(125): absolute error scale of log-values
+
+
+def _as64(array):
+    return np.asarray(array, dtype=np.float64)
+
+
+# --- properties over random shapes, axes and dtypes -----------------------------------------------
+
+
+@given(data=st.data())
+def test_softmax_is_a_distribution_with_the_shape_and_dtype_policy(
+    data, logits_and_axis, tolerance, output_dtype
+):
+    x, axis = data.draw(logits_and_axis)
+    p = softmax(x, axis=axis)
+    assert p.shape == x.shape
+    assert p.dtype == output_dtype(x.dtype)
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(np.sum(p, axis=axis, dtype=np.float64), 1.0, **tolerance(x.dtype))
+
+
+@given(data=st.data())
+def test_log_softmax_is_non_positive_and_normalised(data, logits_and_axis, tolerance, output_dtype):
+    x, axis = data.draw(logits_and_axis)
+    log_p = log_softmax(x, axis=axis)
+    assert log_p.shape == x.shape
+    assert log_p.dtype == output_dtype(x.dtype)
+    assert np.all(log_p <= 0)
+    # logsumexp of a log-distribution is log 1 = 0; each log_p carries an absolute error of about
+    # rtol * |log_p|, so the tolerance scales with the largest |log_p| in play.
+    tol = tolerance(x.dtype)
+    slack = tol["rtol"] * (1 + float(np.max(np.abs(_as64(log_p))))) + tol["atol"]
+    np.testing.assert_allclose(logsumexp(_as64(log_p), axis=axis), 0.0, atol=slack)
+
+
+@given(data=st.data())
+def test_exp_of_log_softmax_is_softmax(data, logits_and_axis, tolerance):
+    x, axis = data.draw(logits_and_axis)
+    log_p = _as64(log_softmax(x, axis=axis))
+    p = _as64(softmax(x, axis=axis))
+    tol = tolerance(x.dtype)
+    # An absolute error e in log_p is a relative error e in exp(log_p); e <= rtol |log_p| + atol.
+    bound = 2 * p * (tol["rtol"] * (1 + np.abs(log_p)) + tol["atol"]) + tol["atol"]
+    assert np.all(np.abs(np.exp(log_p) - p) <= bound)
+
+
+@given(data=st.data())
+def test_log_softmax_is_logits_minus_logsumexp(data, float64_logits_and_axis, tolerance):
+    x, axis = data.draw(float64_logits_and_axis)
+    expected = x - logsumexp(x, axis=axis, keepdims=True)
+    tol = tolerance(x.dtype)
+    np.testing.assert_allclose(log_softmax(x, axis=axis), expected, rtol=tol["rtol"],
+                               atol=tol["rtol"] * LOGIT_SCALE)
+
+
+@given(data=st.data(), shift_numerator=st.integers(-512, 512))
+def test_shift_invariance_is_exact_when_the_shift_is_exact(
+    data, dyadic_logits_and_axis, shift_numerator, tolerance
+):
+    x, axis = data.draw(dyadic_logits_and_axis)
+    shift = x.dtype.type(shift_numerator / 64)
+    moved = x + shift  # exact: see the dyadic_logits_and_axis fixture
+    # x + c - max(x + c) == x - max(x) exactly, so every later operation sees identical numbers.
+    np.testing.assert_array_equal(softmax(moved, axis=axis), softmax(x, axis=axis))
+    np.testing.assert_array_equal(log_softmax(moved, axis=axis), log_softmax(x, axis=axis))
+    # logsumexp moves with the shift; the two sides are rounded at magnitudes up to |lse| + |c|.
+    moved_lse = _as64(logsumexp(moved, axis=axis))
+    lse = _as64(logsumexp(x, axis=axis))
+    tol = tolerance(x.dtype)
+    slack = tol["rtol"] * (np.abs(lse) + abs(float(shift)) + 1) + tol["atol"]
+    assert np.all(np.abs(moved_lse - (lse + float(shift))) <= slack)
+
+
+@given(data=st.data())
+def test_axis_none_and_tuples_mean_one_distribution_over_those_axes(
+    data, float64_logits_and_axis, tolerance
+):
+    x, axis = data.draw(float64_logits_and_axis)
+    axes = tuple(range(x.ndim)) if axis is None else np.atleast_1d(axis) % x.ndim
+    axes = tuple(int(a) for a in axes)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    # Reference: move the reduced axes last, flatten them into one, softmax over it, undo.
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    flat = moved.reshape([x.shape[a] for a in kept] + [-1])
+    expected = np.moveaxis(
+        softmax(flat, axis=-1).reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes
+    )
+    np.testing.assert_allclose(softmax(x, axis=axis), expected, **tolerance(x.dtype))
+
+
+@given(data=st.data(), mask_seed=st.integers(0, 2**32 - 1))
+def test_where_equals_setting_masked_logits_to_minus_infinity(
+    data, float64_logits_and_axis, mask_seed, tolerance
+):
+    x, axis = data.draw(float64_logits_and_axis)
+    mask = np.random.default_rng(mask_seed).random(x.shape) < 0.7
+    blocked = np.where(mask, x, -inf)
+    np.testing.assert_allclose(softmax(x, axis=axis, where=mask), softmax(blocked, axis=axis),
+                               **tolerance(x.dtype))
+    np.testing.assert_allclose(log_softmax(x, axis=axis, where=mask),
+                               log_softmax(blocked, axis=axis), **tolerance(x.dtype))
+    np.testing.assert_allclose(logsumexp(x, axis=axis, where=mask),
+                               logsumexp(blocked, axis=axis), **tolerance(x.dtype))
+    assert np.all(softmax(x, axis=axis, where=mask)[~mask] == 0)
+    assert np.all(log_softmax(x, axis=axis, where=mask)[~mask] == -inf)
+
+
+def test_where_broadcasts_a_mask_over_rows():
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 9.0]])
+    keep_first_two = np.array([True, True, False])
+    expected = np.stack([softmax(row[:2]) for row in x])
+    p = softmax(x, where=keep_first_two)
+    np.testing.assert_allclose(p[:, :2], expected, rtol=1e-15)
+    np.testing.assert_array_equal(p[:, 2], [0.0, 0.0])
+
+
+@given(data=st.data())
+def test_naive_softmax_agrees_with_softmax_on_moderate_logits(
+    data, float64_logits_and_axis, tolerance
+):
+    # The reference implementation beside the fast one: |x| <= 50 cannot overflow exp.
+    x, axis = data.draw(float64_logits_and_axis)
+    np.testing.assert_allclose(naive_softmax(x, axis=axis), softmax(x, axis=axis),
+                               **tolerance(x.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64])
+def test_the_input_array_is_never_modified(dtype):
+    x = np.array([[3.0, 1.0, -2.0], [0.5, 0.5, 7.0]]).astype(dtype)
+    original = x.copy()
+    softmax(x)
+    log_softmax(x, temperature=0.5)
+    logsumexp(x, where=np.array([True, False, True]))
+    softmax(x, temperature=3.0, where=np.array([[True, True, False], [False, True, True]]))
+    np.testing.assert_array_equal(x, original)
+
+
+# --- temperature --------------------------------------------------------------------------------
+
+
+def test_temperature_to_zero_splits_the_mass_between_tied_maxima():
+    np.testing.assert_array_equal(softmax([1.0, 3.0, 3.0], temperature=1e-3), [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(log_softmax([1.0, 3.0, 3.0], temperature=1e-3),
+                               [-2000.0 - LOG2, -LOG2, -LOG2], rtol=1e-15)
+
+
+@given(
+    x=hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
+                 elements=st.integers(-3, 3)),
+    axis=st.sampled_from([-1, 0, None]),
+)
+def test_temperature_to_zero_gives_the_uniform_distribution_on_the_argmax(x, axis):
+    # Integer logits differ by at least 1, so at T = 1e-3 every loser has weight exp(-1000) = 0.
+    is_max = x == np.max(x, axis=axis, keepdims=True)
+    expected = is_max / np.sum(is_max, axis=axis, keepdims=True)
+    np.testing.assert_allclose(softmax(x, axis=axis, temperature=1e-3), expected, rtol=1e-15)
+
+
+@given(data=st.data())
+def test_temperature_to_infinity_gives_the_uniform_distribution(data, float64_logits_and_axis):
+    x, axis = data.draw(float64_logits_and_axis)
+    size_of_slice = x.size // np.sum(np.ones_like(x), axis=axis, keepdims=True).size
+    # exp((x - m) / T) = 1 - O(100 / T): at T = 1e12 every entry is 1/K to about 1e-10.
+    np.testing.assert_allclose(softmax(x, axis=axis, temperature=1e12), 1.0 / size_of_slice,
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("temperature", [0.25, 0.5, 2.0, 10.0])
+@given(data=st.data())
+def test_temperature_divides_the_logits(data, float64_logits_and_axis, temperature):
+    x, axis = data.draw(float64_logits_and_axis)
+    # |x / T| <= 200: the error analysis of TOLERANCES scaled by 4.
+    np.testing.assert_allclose(softmax(x, axis=axis, temperature=temperature),
+                               softmax(x / temperature, axis=axis), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(log_softmax(x, axis=axis, temperature=temperature),
+                               log_softmax(x / temperature, axis=axis), rtol=1e-12, atol=1e-12)
+
+
+# --- edge cases from the API decisions ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4), (2, 0, 3)])
+@pytest.mark.parametrize("axis", [-1, 0, None])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64])
+def test_empty_arrays(shape, axis, dtype, output_dtype):
+    x = np.zeros(shape, dtype=dtype)
+    for function in (softmax, log_softmax):
+        result = function(x, axis=axis)
+        assert result.shape == shape
+        assert result.dtype == output_dtype(dtype)
+    # logsumexp of an empty slice is log(0) = -inf: the sum of no terms is 0.
+    expected_shape = np.sum(x, axis=axis).shape
+    result = logsumexp(x, axis=axis)
+    assert np.shape(result) == expected_shape
+    assert result.dtype == output_dtype(dtype)
+    assert np.all(result == -inf)
+    assert logsumexp(x, axis=axis, keepdims=True).shape == np.sum(x, axis=axis, keepdims=True).shape
+
+
+def test_positive_infinity_entries_share_the_mass_equally():
+    x = np.array([[inf, 0.0, inf, -inf], [1.0, inf, 2.0, 3.0]])
+    np.testing.assert_array_equal(softmax(x), [[0.5, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(log_softmax(x),
+                                  [[-LOG2, -inf, -LOG2, -inf], [-inf, 0.0, -inf, -inf]])
+    np.testing.assert_array_equal(logsumexp(x), [inf, inf])
+
+
+def test_positive_infinity_under_a_temperature_and_a_mask():
+    x = np.array([inf, inf, inf, 5.0])
+    mask = np.array([True, False, True, True])
+    np.testing.assert_array_equal(softmax(x, temperature=7.0, where=mask), [0.5, 0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(softmax(x, where=np.array([False, False, False, True])),
+                                  [0.0, 0.0, 0.0, 1.0])
+    # 1e300 / 1e-10 overflows to inf, but it is not an infinite logit: it gets no share.
+    np.testing.assert_array_equal(softmax([inf, 1e300], temperature=1e-10), [1.0, 0.0])
+
+
+def test_a_positive_infinity_slice_beside_an_all_negative_infinity_slice():
+    # The fast path's finite test adds the slice maxima: inf + -inf must not warn.
+    x = np.array([[inf, 0.0], [-inf, -inf]])
+    np.testing.assert_array_equal(softmax(x), [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(log_softmax(x), [[0.0, -inf], [-inf, -inf]])
+    np.testing.assert_array_equal(logsumexp(x), [inf, -inf])
+
+
+def test_edge_cases_even_when_numpy_raises_on_every_floating_point_error():
+    x = np.array([[inf, 0.0, inf], [-inf, -inf, -inf], [1e300, -1e300, 0.0], [0.0, -1000.0, 3.0]])
+    with np.errstate(all="raise"):
+        p = softmax(x, temperature=1e-10)
+        log_p = log_softmax(x)
+        lse = logsumexp(x, where=np.array([True, False, True]))
+    np.testing.assert_array_equal(p[:3], [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    assert log_p[3, 1] == pytest.approx(-1003.0 - math.log1p(math.exp(-3.0)), rel=1e-15)
+    assert lse[1] == -inf
+
+
+def test_negative_infinity_entries_get_zero():
+    x = np.array([-inf, 0.0, 0.0])
+    np.testing.assert_array_equal(softmax(x), [0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(log_softmax(x), [-inf, -LOG2, -LOG2])
+    assert logsumexp(x) == pytest.approx(LOG2, rel=1e-15)
+
+
+def test_all_negative_infinity_slice_gives_zeros_and_minus_infinity():
+    x = np.array([[-inf, -inf, -inf], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(softmax(x), [[0.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_array_equal(log_softmax(x)[0], [-inf, -inf, -inf])
+    np.testing.assert_array_equal(logsumexp(x), [-inf, math.log(3.0)])
+
+
+def test_all_masked_slice_gives_zeros_and_minus_infinity():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    mask = np.array([[False, False], [True, True]])
+    np.testing.assert_array_equal(softmax(x, where=mask)[0], [0.0, 0.0])
+    np.testing.assert_array_equal(log_softmax(x, where=mask)[0], [-inf, -inf])
+    assert logsumexp(x, where=mask)[0] == -inf
+    np.testing.assert_allclose(softmax(x, where=mask)[1], softmax(x[1]), rtol=1e-15)
+
+
+def test_nan_poisons_its_whole_slice_and_only_it():
+    x = np.array([[nan, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    for function in (softmax, log_softmax):
+        result = function(x)
+        assert np.all(np.isnan(result[0]))
+        assert not np.any(np.isnan(result[1]))
+    result = logsumexp(x)
+    assert np.isnan(result[0]) and result[1] == pytest.approx(math.log(3.0), rel=1e-15)
+    assert np.all(np.isnan(softmax(x, axis=None)))  # one slice: the whole array
+
+
+def test_nan_in_a_masked_entry_is_ignored():
+    x = np.array([nan, 0.0, 1.0])
+    mask = np.array([False, True, True])
+    np.testing.assert_allclose(softmax(x, where=mask), [0.0, *softmax([0.0, 1.0])], rtol=1e-15)
+    np.testing.assert_allclose(logsumexp(x, where=mask), logsumexp([0.0, 1.0]), rtol=1e-15)
+    assert log_softmax(x, where=mask)[0] == -inf
+
+
+def test_scalar_input_with_axis_none():
+    assert softmax(4.0, axis=None) == 1.0
+    assert log_softmax(np.float32(4.0), axis=None) == 0.0
+    assert logsumexp(-2.5, axis=None) == -2.5
+    assert softmax(-inf, axis=None) == 0.0  # an all -inf slice of one entry
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [
+        (np.bool_, np.float64),
+        (np.int8, np.float64),
+        (np.uint8, np.float64),
+        (np.int32, np.float64),
+        (np.int64, np.float64),
+        (np.float16, np.float16),
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+    ],
+)
+def test_dtype_policy(dtype, expected):
+    x = np.array([[1, 0, 1], [0, 1, 1]], dtype=dtype)
+    for function in (softmax, log_softmax, naive_softmax):
+        assert function(x).dtype == expected
+    assert logsumexp(x).dtype == expected
+    assert logsumexp(x, axis=None).dtype == expected
+
+
+def test_float16_computes_in_float32_so_50_000_logits_stay_a_distribution():
+    rng = np.random.default_rng(20180529)
+    x = rng.standard_normal(50_000).astype(np.float16)
+    p = softmax(x)
+    assert p.dtype == np.float16
+    exact = softmax(x.astype(np.float64))  # the same logits, float64 throughout
+    # float16 resolution at 1 is 2**-11 below and 2**-10 above.
+    assert abs(float(np.sum(p, dtype=np.float64)) - 1.0) <= 2.0**-11
+    # Every probability, however small, is the float64 answer correctly rounded to float16: off by
+    # at most half a float16 spacing at its magnitude (subnormal ones included).
+    half_spacing = np.spacing(exact.astype(np.float16)).astype(np.float64) / 2
+    assert np.all(np.abs(_as64(p) - exact) <= half_spacing * (1 + 1e-3))
+    smallest = exact <= np.quantile(exact, 0.01)
+    assert np.all(p[smallest] > 0)
+
+
+# --- regression tests, named after the bug each one pins ------------------------------------------
+
+
+def test_regression_naive_softmax_overflows_to_nan():
+    with pytest.warns(RuntimeWarning):
+        naive = naive_softmax([1000.0, 1001.0])  # exp(1000) = inf, inf / inf = nan
+    assert np.all(np.isnan(naive))
+    np.testing.assert_allclose(softmax([1000.0, 1001.0]), softmax([0.0, 1.0]), rtol=1e-15)
+
+
+def test_regression_naive_softmax_underflows_to_nan():
+    with pytest.warns(RuntimeWarning):
+        naive = naive_softmax([-1000.0, -1000.0])  # exp(-1000) = 0, 0 / 0 = nan
+    assert np.all(np.isnan(naive))
+    np.testing.assert_array_equal(softmax([-1000.0, -1000.0]), [0.5, 0.5])
+
+
+def test_regression_float32_naive_softmax_overflows_near_89():
+    # float32 exp overflows above about 88.72, long before float64's 709.78.
+    with pytest.warns(RuntimeWarning):
+        naive = naive_softmax(np.array([89.0, 0.0], dtype=np.float32))
+    assert np.isnan(naive[0])
+    assert softmax(np.array([89.0, 0.0], dtype=np.float32))[0] == pytest.approx(1.0)
+
+
+def test_regression_log_of_softmax_underflows_to_minus_infinity():
+    with pytest.warns(RuntimeWarning):
+        composed = np.log(softmax([0.0, -1000.0]))  # softmax gives exactly 0 for the second
+    assert composed[1] == -inf
+    np.testing.assert_allclose(log_softmax([0.0, -1000.0]), [0.0, -1000.0], rtol=1e-15)
+
+
+def test_regression_all_masked_slice_is_zero_not_nan():
+    # Subtracting the max of an empty slice computes -inf - (-inf) = nan unless guarded.
+    p = softmax(np.zeros((2, 3)), where=np.array([[False] * 3, [True] * 3]))
+    assert not np.any(np.isnan(p))
+    np.testing.assert_array_equal(p[0], 0.0)
+
+
+def test_regression_positive_infinity_logit_is_not_nan():
+    # inf - max = inf - inf = nan in the textbook shift; the limit is a one-hot vector.
+    np.testing.assert_array_equal(softmax([inf, 0.0]), [1.0, 0.0])
+
+
+def test_regression_large_logits_over_a_small_temperature_do_not_tie():
+    # Dividing first, x / T overflows both logits to inf and they would share the mass; shifting
+    # first, (x - m) / T = [-inf, 0] keeps the true limit.
+    np.testing.assert_array_equal(softmax([1e300, 2e300], temperature=1e-10), [0.0, 1.0])
