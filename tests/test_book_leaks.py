@@ -1,0 +1,270 @@
+"""No built page and no downloadable file gives away solutions, hidden tests or grader code.
+
+Everything under ``_build/html`` is scanned: the pages, ``_sources`` (the notebooks readers
+download), ``_downloads``, the search index, the inventory. A leak is either
+
+* one of the region markers (nbgrader's, and the course's mark scheme), or the name of the
+  instructor-only package, or
+* a line from inside a solution, hidden-test or mark-scheme region of ``solutions/*/*.ipynb``.
+
+Two pages are written for the people who author and grade the exercises; they have to name the
+markers and the grading package to explain them, so the marker scan lets those two pages (and
+the search index, which holds only words taken from pages that are scanned themselves) mention
+them. The scan for solution and hidden-test code makes no exception.
+
+The tests read the book as built; build it first with ``python3 run.py book``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUILD_HTML = REPO_ROOT / "_build" / "html"
+SOLUTIONS = REPO_ROOT / "solutions"
+EXERCISES = REPO_ROOT / "exercises"
+
+# nbgrader's regions, and the mark scheme the course appends to a written answer (the same
+# markers softmax_grading/leaks.py looks for in releases and feedback).
+SOLUTION_REGION = ("BEGIN SOLUTION", "END SOLUTION")
+HIDDEN_TESTS_REGION = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+MARK_SCHEME_REGION = ("BEGIN MARK SCHEME", "END MARK SCHEME")
+REGIONS = (SOLUTION_REGION, HIDDEN_TESTS_REGION, MARK_SCHEME_REGION)
+MARKERS = tuple(marker for region in REGIONS for marker in region)
+FORBIDDEN_STRINGS = (*MARKERS, "softmax_grading")
+
+# Pages that document nbgrader's markers and the grading package by name: their HTML and their
+# downloadable source. Nothing else may mention them.
+DOCUMENTATION_PAGES = ("book/authoring_guide", "book/instructor_guide")
+MAY_NAME_GRADER_MATERIAL = frozenset(
+    [f"{page}.html" for page in DOCUMENTATION_PAGES]
+    + [f"_sources/{page}{suffix}" for page in DOCUMENTATION_PAGES for suffix in (".md", ".ipynb")]
+    + ["searchindex.js"]
+)
+
+# Files that hold no text: images and fonts.
+BINARY_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".otf", ".eot"}
+)
+# A secret line shorter than this is too generic to mean anything when found ("x = x - m").
+MIN_SECRET_LINE_CHARS = 25
+# Lines that say nothing about the answer, however long.
+TRIVIAL_LINE = re.compile(
+    r"""^(
+        (from\s+\S+\s+)?import\s.*   # imports
+      | return | pass | \.\.\.       # bare keywords
+      | [\[\](){}]+,?                # lone brackets
+      | \#+                          # empty comments
+    )$""",
+    re.VERBOSE,
+)
+TAG = re.compile(r"<[^>]*>")
+WHITESPACE = re.compile(r"\s+")
+
+
+def built_html() -> Path:
+    """The built book; fail (not skip) when it is missing, since then nothing was checked."""
+    if not BUILD_HTML.joinpath("index.html").is_file():
+        pytest.fail(
+            f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
+            "Build it first with: python3 run.py book",
+            pytrace=False,
+        )
+    return BUILD_HTML
+
+
+def normalise(text: str) -> str:
+    """Collapse every run of whitespace to one space, so indentation never hides a match."""
+    return WHITESPACE.sub(" ", text).strip()
+
+
+def json_strings(value: object) -> Iterator[str]:
+    """Every string inside a parsed JSON value (a notebook: sources, outputs, metadata)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            yield "".join(value)  # notebook sources are lists of lines
+        else:
+            for item in value:
+                yield from json_strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from json_strings(item)
+
+
+def readable_texts(path: Path) -> list[str]:
+    """The file's text in every form a reader could see it: raw, tag-free, decoded."""
+    raw_bytes = path.read_bytes()
+    if path.name == "objects.inv":
+        # Sphinx's inventory: four header lines, then a zlib stream.
+        header_end = 0
+        for _ in range(4):
+            header_end = raw_bytes.index(b"\n", header_end) + 1
+        raw_bytes = raw_bytes[:header_end] + zlib.decompress(raw_bytes[header_end:])
+    raw = raw_bytes.decode("utf-8", errors="replace")
+    texts = [raw]
+    if path.suffix in {".html", ".htm", ".svg", ".xml"}:
+        # Highlighted code is split into <span>s; without the tags it reads as written.
+        texts.append(html.unescape(TAG.sub("", raw)))
+    if path.suffix in {".ipynb", ".json"}:
+        try:
+            texts.extend(json_strings(json.loads(raw)))
+        except json.JSONDecodeError:
+            pass
+    return texts
+
+
+def built_text_files(root: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Every non-binary file of the build with its readable texts."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() not in BINARY_SUFFIXES:
+            yield path, readable_texts(path)
+
+
+def region_lines(source: str, begin: str, end: str) -> list[str]:
+    """Lines strictly between a line containing ``begin`` and the next containing ``end``."""
+    inside, found = False, []
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            found.append(line)
+    return found
+
+
+def secret_lines_of(notebook_path: Path) -> list[str]:
+    """The lines nbgrader (or the grader) keeps from students, in one source notebook.
+
+    That is the lines inside solution, hidden-test and mark-scheme regions, and the whole of a
+    solution cell that has no nbgrader markers (nbgrader then replaces the entire cell).
+    """
+    notebook = nbformat.read(notebook_path, as_version=4)
+    lines: list[str] = []
+    for cell in notebook.cells:
+        source = cell.source
+        nbgrader = cell.metadata.get("nbgrader", {})
+        nbgrader_markers = (*SOLUTION_REGION, *HIDDEN_TESTS_REGION)
+        if nbgrader.get("solution") and not any(marker in source for marker in nbgrader_markers):
+            lines.extend(source.splitlines())
+        else:
+            for region in REGIONS:
+                lines.extend(region_lines(source, *region))
+    return lines
+
+
+def public_text() -> str:
+    """All the released exercise notebooks say, normalised: students already have this."""
+    sources = [
+        cell.source
+        for notebook_path in sorted(EXERCISES.glob("*/*.ipynb"))
+        for cell in nbformat.read(notebook_path, as_version=4).cells
+    ]
+    return normalise("\n".join(sources))
+
+
+def secret_lines() -> dict[str, Path]:
+    """Distinctive secret lines (normalised), each with the solution notebook it comes from.
+
+    Dropped: lines too short or too generic to identify an answer; the region delimiters
+    themselves (the marker scan covers them); and lines the released exercise notebooks show
+    anyway, whole or inside a longer line (a visible test may repeat part of a hidden one).
+    """
+    already_public = public_text()
+    secrets: dict[str, Path] = {}
+    for notebook_path in sorted(SOLUTIONS.glob("*/*.ipynb")):
+        for line in secret_lines_of(notebook_path):
+            text = normalise(line)
+            if (
+                len(text) >= MIN_SECRET_LINE_CHARS
+                and not TRIVIAL_LINE.match(text)
+                and not any(marker in text for marker in MARKERS)
+                and text not in already_public
+            ):
+                secrets.setdefault(text, notebook_path)
+    return secrets
+
+
+def test_build_has_no_solutions_or_grader_files() -> None:
+    """Nothing from solutions/ or the grading package reaches the build, not even a download."""
+    root = built_html()
+    forbidden_names = {"solutions", "softmax_grading"}
+    paths = [
+        relative
+        for relative in (path.relative_to(root) for path in root.rglob("*"))
+        if forbidden_names & {part.split(".")[0] for part in relative.parts}
+    ]
+    assert paths == [], f"solution or grader files in the build: {paths[:20]}"
+
+
+def test_build_has_no_nbgrader_markers_or_grader_package() -> None:
+    """No built file contains an nbgrader region marker or names the grader-only package."""
+    root = built_html()
+    leaks = []
+    for path, texts in built_text_files(root):
+        if path.relative_to(root).as_posix() in MAY_NAME_GRADER_MATERIAL:
+            continue
+        for forbidden in FORBIDDEN_STRINGS:
+            if any(forbidden in text for text in texts):
+                leaks.append(f"{path.relative_to(root)}: {forbidden!r}")
+    assert leaks == [], "grader-only material in the built book:\n" + "\n".join(leaks)
+
+
+def test_build_has_no_solution_or_hidden_test_code() -> None:
+    """No line from a solution or hidden-test region appears anywhere in the build."""
+    root = built_html()
+    secrets = secret_lines()
+    if not secrets:
+        pytest.skip("no solutions/*/*.ipynb with solution or hidden-test lines to look for")
+    leaks = []
+    for path, texts in built_text_files(root):
+        normalised = [normalise(text) for text in texts]
+        for line, source in secrets.items():
+            if any(line in text for text in normalised):
+                leaks.append(
+                    f"{path.relative_to(root)}: {line!r} (from {source.relative_to(REPO_ROOT)})"
+                )
+    assert leaks == [], "solution or hidden-test code in the built book:\n" + "\n".join(leaks)
+
+
+def test_secret_line_extraction_finds_regions_and_marker_free_solution_cells(
+    tmp_path: Path,
+) -> None:
+    """The extractor reads both region kinds and whole marker-free solution cells."""
+    notebook = nbformat.v4.new_notebook()
+    solution_meta = {"nbgrader": {"solution": True, "grade": False, "locked": False}}
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "def f(x):\n    ### BEGIN SOLUTION\n    secret = x * 2\n    ### END SOLUTION\n"
+        ),
+        nbformat.v4.new_code_cell(
+            "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS"
+        ),
+        nbformat.v4.new_markdown_cell("The answer is 42.", metadata=solution_meta),
+        nbformat.v4.new_code_cell("visible = True"),
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, path)
+    assert secret_lines_of(path) == ["    secret = x * 2", "assert f(2) == 4", "The answer is 42."]
+
+
+def test_html_text_is_read_without_highlighting_tags(tmp_path: Path) -> None:
+    """A code line split into highlighted spans is still found in the page's text."""
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<pre><span class="n">shifted</span> <span class="o">=</span> '
+        '<span class="n">z</span> <span class="o">-</span> <span class="n">np</span>'
+        '<span class="o">.</span><span class="n">max</span>(<span class="n">z</span>)</pre>',
+        encoding="utf-8",
+    )
+    assert any("shifted = z - np.max(z)" in normalise(t) for t in readable_texts(page))
