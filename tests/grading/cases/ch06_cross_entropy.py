@@ -66,7 +66,8 @@ STUDENTS = [
     Student(
         "sum_not_mean",
         answers={"ce_impl": SUM_NOT_MEAN},
-        scores={"ce_basic": 0, "ce_robust": 0},
+        # The reference train_step calls the student's own cross_entropy, so Part 3 fails too.
+        scores={"ce_basic": 0, "ce_robust": 0, "train_basic": 0, "train_robust": 0},
         feedback={"ce_basic": "return the mean of the per-example losses"},
     ),
     Student(

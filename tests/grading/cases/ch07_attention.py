@@ -1,0 +1,138 @@
+"""Synthetic students for chapter 7 (attention with masks over batch and head axes).
+
+Each student makes one mistake that real classes produce. Autograded cells not listed in `scores`
+must get full points.
+"""
+
+from softmax_grading.sandbox import Student
+
+NO_SCALE = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2)
+    if mask is None:
+        mask = np.ones(scores.shape[-2:], dtype=bool)
+    mask = np.broadcast_to(mask, scores.shape)
+    row_max = np.max(scores, axis=-1, keepdims=True, where=mask, initial=-np.inf)
+    row_max = np.where(row_max == -np.inf, 0.0, row_max)
+    exps = np.exp(np.where(mask, scores - row_max, -np.inf))
+    sums = np.sum(exps, axis=-1, keepdims=True)
+    weights = np.divide(exps, sums, out=np.zeros_like(exps), where=sums > 0)
+    return weights @ v
+'''
+
+IGNORES_MASK = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    exps = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    return exps / np.sum(exps, axis=-1, keepdims=True) @ v
+'''
+
+NAIVE_EXP = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is None:
+        mask = True
+    exps = np.exp(scores) * mask
+    return exps / np.sum(exps, axis=-1, keepdims=True) @ v
+'''
+
+NAN_ROWS = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    exps = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    return exps / np.sum(exps, axis=-1, keepdims=True) @ v
+'''
+
+WARNS = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    exps = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    weights = np.nan_to_num(exps / np.sum(exps, axis=-1, keepdims=True))
+    return weights @ v
+'''
+
+FLOAT64_SQRT = '''def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if mask is None:
+        mask = np.ones(scores.shape[-2:], dtype=bool)
+    mask = np.broadcast_to(mask, scores.shape)
+    row_max = np.max(scores, axis=-1, keepdims=True, where=mask, initial=-np.inf)
+    row_max = np.where(row_max == -np.inf, 0.0, row_max)
+    exps = np.exp(np.where(mask, scores - row_max, -np.inf))
+    sums = np.sum(exps, axis=-1, keepdims=True)
+    weights = np.divide(exps, sums, out=np.zeros_like(exps), where=sums > 0)
+    return weights @ v
+'''
+
+DELEGATING = '''import softmax_course as sc
+
+def attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        mask = np.broadcast_to(mask, scores.shape)
+    return sc.softmax(scores, axis=-1, where=mask) @ v
+'''
+
+BOTTOM_RIGHT = '''def causal_mask(L, S):
+    return np.tril(np.ones((L, S), dtype=bool), k=S - L)
+'''
+
+STUDENTS = [
+    Student(
+        "no_scale",
+        answers={"attention_impl": NO_SCALE},
+        scores={"attention_basic": 0, "attention_masks": 0, "attention_edge": 0},
+        feedback={"attention_basic": "the softmax of q k^T / sqrt(d)"},
+    ),
+    Student(
+        "ignores_mask",
+        answers={"attention_impl": IGNORES_MASK},
+        scores={"attention_masks": 0, "attention_edge": 0},
+        feedback={"attention_masks": "must get weight exactly 0"},
+    ),
+    Student(
+        "naive_exp",
+        answers={"attention_impl": NAIVE_EXP},
+        scores={"attention_edge": 0},
+        feedback={"attention_edge": "subtract the row maximum of the scores"},
+    ),
+    Student(
+        "nan_for_fully_masked_rows",
+        answers={"attention_impl": NAN_ROWS},
+        scores={"attention_edge": 0},
+        feedback={"attention_edge": "a fully masked row must give an output row of zeros"},
+    ),
+    Student(
+        "warns_for_fully_masked_rows",
+        answers={"attention_impl": WARNS},
+        scores={"attention_edge": 0},
+        feedback={"attention_edge": "without any warning"},
+    ),
+    Student(
+        "float64_sqrt",
+        answers={"attention_impl": FLOAT64_SQRT},
+        scores={"attention_edge": 0},
+        feedback={"attention_edge": "use math.sqrt(d)"},
+    ),
+    Student(
+        "delegating",
+        answers={"attention_impl": DELEGATING},
+        scores={"attention_basic": 0, "attention_masks": 0, "attention_edge": 0},
+        feedback={"attention_basic": "attention uses softmax_course.softmax"},
+    ),
+    Student(
+        "bottom_right_causal",
+        answers={"causal_impl": BOTTOM_RIGHT},
+        scores={"causal_test": 0},
+        feedback={"causal_test": "aligned at the top-left corner"},
+    ),
+    Student(
+        "wrong_answers",
+        answers={"variance_impl": "variance_answer = 8.0", "pairs_impl": "pairs_answer = 100",
+                 "unseen_impl": "unseen_answer = 3"},
+        scores={"variance_test": 0, "pairs_test": 0, "unseen_test": 0},
+        feedback={"variance_test": "add up their variances", "pairs_test": "add 1 + 2 + ...",
+                  "unseen_test": "count the rest"},
+    ),
+    # A corrupted file is reported by name and does not stop the batch.
+    Student("not_json", raw='{"cells": [ this is not JSON'),
+]
