@@ -57,16 +57,19 @@ def _regions(source: str, begin: str, end: str) -> Iterator[str]:
             yield line
 
 
-def secret_lines(notebook_path: Path) -> set[str]:
-    """The distinctive lines of solutions, hidden tests and mark schemes in a source notebook.
+def secret_source_lines(notebook_path: Path) -> list[str]:
+    """The lines of a source notebook that students must never see, as written.
 
-    Markdown answer cells are secret as a whole (their solution is the cell).
+    That is every line inside a solution, hidden-test or mark-scheme region,
+    and the whole of a solution cell without solution markers (nbgrader then
+    replaces the entire cell: a written answer, or a code cell answered whole).
     """
     notebook = nbformat.read(notebook_path, as_version=4)
     lines: list[str] = []
     for cell in notebook.cells:
         grading = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and grading.get("solution"):
+        has_markers = "BEGIN SOLUTION" in cell.source or "BEGIN HIDDEN TESTS" in cell.source
+        if grading.get("solution") and not has_markers:
             lines.extend(cell.source.splitlines())
             continue
         for begin, end in (
@@ -75,8 +78,16 @@ def secret_lines(notebook_path: Path) -> set[str]:
             ("BEGIN MARK SCHEME", "END MARK SCHEME"),
         ):
             lines.extend(_regions(cell.source, begin, end))
+    return lines
+
+
+def secret_lines(notebook_path: Path) -> set[str]:
+    """The distinctive secret lines of a source notebook, stripped, for scanning.
+
+    Lines too short or too common to identify an answer are left out.
+    """
     secrets = set()
-    for line in lines:
+    for line in secret_source_lines(notebook_path):
         stripped = line.strip().lstrip("#").strip()
         if len(stripped) >= _MIN_SECRET_LENGTH and not _COMMON_LINE.match(stripped):
             secrets.add(stripped)

@@ -8,6 +8,7 @@ test folders have their own ``conftest.py`` and ``import conftest`` would be amb
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -155,3 +156,18 @@ def difference_atol():
     eps / h = 2.2e-10 times |f|. A tolerance that ignores |f| fails for large losses or sums.
     """
     return lambda f_value: 1e-9 * (1.0 + float(np.sum(np.abs(f_value))))
+
+
+BUILD_HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_html() -> Path:
+    """The built book; fail (not skip) when it is missing, since then nothing was checked."""
+    if not BUILD_HTML.joinpath("index.html").is_file():
+        pytest.fail(
+            f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
+            "Build it first with: python3 run.py book",
+            pytrace=False,
+        )
+    return BUILD_HTML

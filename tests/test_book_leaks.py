@@ -27,19 +27,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from softmax_grading.leaks import GRADER_ONLY_NAMES, MARKERS, secret_source_lines
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BUILD_HTML = REPO_ROOT / "_build" / "html"
 SOLUTIONS = REPO_ROOT / "solutions"
 EXERCISES = REPO_ROOT / "exercises"
 
-# nbgrader's regions, and the mark scheme the course appends to a written answer (the same
-# markers softmax_grading/leaks.py looks for in releases and feedback).
-SOLUTION_REGION = ("BEGIN SOLUTION", "END SOLUTION")
-HIDDEN_TESTS_REGION = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-MARK_SCHEME_REGION = ("BEGIN MARK SCHEME", "END MARK SCHEME")
-REGIONS = (SOLUTION_REGION, HIDDEN_TESTS_REGION, MARK_SCHEME_REGION)
-MARKERS = tuple(marker for region in REGIONS for marker in region)
-FORBIDDEN_STRINGS = (*MARKERS, "softmax_grading")
+# nbgrader's region markers, the mark scheme's, and the instructor-only package's name.
+FORBIDDEN_STRINGS = (*MARKERS, *GRADER_ONLY_NAMES)
 
 # Pages that document nbgrader's markers and the grading package by name: their HTML and their
 # downloadable source. Nothing else may mention them.
@@ -68,17 +63,6 @@ TRIVIAL_LINE = re.compile(
 )
 TAG = re.compile(r"<[^>]*>")
 WHITESPACE = re.compile(r"\s+")
-
-
-def built_html() -> Path:
-    """The built book; fail (not skip) when it is missing, since then nothing was checked."""
-    if not BUILD_HTML.joinpath("index.html").is_file():
-        pytest.fail(
-            f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
-            "Build it first with: python3 run.py book",
-            pytrace=False,
-        )
-    return BUILD_HTML
 
 
 def normalise(text: str) -> str:
@@ -130,39 +114,6 @@ def built_text_files(root: Path) -> Iterator[tuple[Path, list[str]]]:
             yield path, readable_texts(path)
 
 
-def region_lines(source: str, begin: str, end: str) -> list[str]:
-    """Lines strictly between a line containing ``begin`` and the next containing ``end``."""
-    inside, found = False, []
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            found.append(line)
-    return found
-
-
-def secret_lines_of(notebook_path: Path) -> list[str]:
-    """The lines nbgrader (or the grader) keeps from students, in one source notebook.
-
-    That is the lines inside solution, hidden-test and mark-scheme regions, and the whole of a
-    solution cell that has no nbgrader markers (nbgrader then replaces the entire cell).
-    """
-    notebook = nbformat.read(notebook_path, as_version=4)
-    lines: list[str] = []
-    for cell in notebook.cells:
-        source = cell.source
-        nbgrader = cell.metadata.get("nbgrader", {})
-        nbgrader_markers = (*SOLUTION_REGION, *HIDDEN_TESTS_REGION)
-        if nbgrader.get("solution") and not any(marker in source for marker in nbgrader_markers):
-            lines.extend(source.splitlines())
-        else:
-            for region in REGIONS:
-                lines.extend(region_lines(source, *region))
-    return lines
-
-
 def public_text() -> str:
     """All the released exercise notebooks say, normalised: students already have this."""
     sources = [
@@ -183,7 +134,7 @@ def secret_lines() -> dict[str, Path]:
     already_public = public_text()
     secrets: dict[str, Path] = {}
     for notebook_path in sorted(SOLUTIONS.glob("*/*.ipynb")):
-        for line in secret_lines_of(notebook_path):
+        for line in secret_source_lines(notebook_path):
             text = normalise(line)
             if (
                 len(text) >= MIN_SECRET_LINE_CHARS
@@ -195,9 +146,9 @@ def secret_lines() -> dict[str, Path]:
     return secrets
 
 
-def test_build_has_no_solutions_or_grader_files() -> None:
+def test_build_has_no_solutions_or_grader_files(built_html: Path) -> None:
     """Nothing from solutions/ or the grading package reaches the build, not even a download."""
-    root = built_html()
+    root = built_html
     forbidden_names = {"solutions", "softmax_grading"}
     paths = [
         relative
@@ -207,9 +158,9 @@ def test_build_has_no_solutions_or_grader_files() -> None:
     assert paths == [], f"solution or grader files in the build: {paths[:20]}"
 
 
-def test_build_has_no_nbgrader_markers_or_grader_package() -> None:
+def test_build_has_no_nbgrader_markers_or_grader_package(built_html: Path) -> None:
     """No built file contains an nbgrader region marker or names the grader-only package."""
-    root = built_html()
+    root = built_html
     leaks = []
     for path, texts in built_text_files(root):
         if path.relative_to(root).as_posix() in MAY_NAME_GRADER_MATERIAL:
@@ -220,9 +171,9 @@ def test_build_has_no_nbgrader_markers_or_grader_package() -> None:
     assert leaks == [], "grader-only material in the built book:\n" + "\n".join(leaks)
 
 
-def test_build_has_no_solution_or_hidden_test_code() -> None:
+def test_build_has_no_solution_or_hidden_test_code(built_html: Path) -> None:
     """No line from a solution or hidden-test region appears anywhere in the build."""
-    root = built_html()
+    root = built_html
     secrets = secret_lines()
     if not secrets:
         pytest.skip("no solutions/*/*.ipynb with solution or hidden-test lines to look for")
@@ -255,7 +206,8 @@ def test_secret_line_extraction_finds_regions_and_marker_free_solution_cells(
     ]
     path = tmp_path / "nb.ipynb"
     nbformat.write(notebook, path)
-    assert secret_lines_of(path) == ["    secret = x * 2", "assert f(2) == 4", "The answer is 42."]
+    expected = ["    secret = x * 2", "assert f(2) == 4", "The answer is 42."]
+    assert secret_source_lines(path) == expected
 
 
 def test_html_text_is_read_without_highlighting_tags(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_HTML = REPO_ROOT / "_build" / "html"
 MATHJAX = BUILD_HTML / "_static" / "mathjax"
@@ -33,15 +31,6 @@ OFFSITE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 CSS_OFFSITE = re.compile(r"""(url\(\s*['"]?\s*(https?:)?//|@import\s+['"](https?:)?//)""", re.I)
 
 
-def built_html() -> Path:
-    """The built book; fail (not skip) when it is missing, since then nothing was checked."""
-    if not BUILD_HTML.joinpath("index.html").is_file():
-        pytest.fail(
-            f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
-            "Build it first with: python3 run.py book",
-            pytrace=False,
-        )
-    return BUILD_HTML
 
 
 class _ResourceCollector(HTMLParser):
@@ -69,9 +58,9 @@ def offsite_resources(page: Path) -> list[str]:
     ]
 
 
-def test_no_page_loads_offsite_resources() -> None:
+def test_no_page_loads_offsite_resources(built_html: Path) -> None:
     """No <script src>, <link href>, <img src> ... in any built page points off-site."""
-    root = built_html()
+    root = built_html
     found = {
         str(page.relative_to(root)): offsite_resources(page)
         for page in sorted(root.rglob("*.html"))
@@ -80,9 +69,9 @@ def test_no_page_loads_offsite_resources() -> None:
     assert found == {}, f"pages that need the network: {found}"
 
 
-def test_no_stylesheet_imports_offsite_fonts_or_images() -> None:
+def test_no_stylesheet_imports_offsite_fonts_or_images(built_html: Path) -> None:
     """No CSS in the build pulls a font, image or stylesheet from another site."""
-    root = built_html()
+    root = built_html
     offenders = [
         str(css.relative_to(root))
         for css in sorted(root.rglob("*.css"))
@@ -91,9 +80,9 @@ def test_no_stylesheet_imports_offsite_fonts_or_images() -> None:
     assert offenders == [], f"stylesheets that load from another site: {offenders}"
 
 
-def test_mathjax_is_served_from_the_build() -> None:
+def test_mathjax_is_served_from_the_build(built_html: Path) -> None:
     """The local MathJax copy has its entry point, web fonts and TeX packages, and pages use it."""
-    root = built_html()
+    root = built_html
     assert (MATHJAX / "tex-chtml.js").is_file(), "MathJax entry point missing from the build"
     assert list((MATHJAX / "output/chtml/fonts/woff-v2").glob("*.woff")), "MathJax fonts missing"
     assert (MATHJAX / "input/tex/extensions/boldsymbol.js").is_file(), "TeX packages missing"

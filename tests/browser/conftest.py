@@ -21,7 +21,6 @@ import yaml
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILD_HTML = REPO_ROOT / "_build" / "html"
 TOC_PATH = REPO_ROOT / "_toc.yml"
 CONFIG_PATH = REPO_ROOT / "_config.yml"
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored
@@ -105,18 +104,6 @@ def repository_url() -> str:
     """The repository URL in _config.yml, from which every launch link is built."""
     config = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
     return config["repository"]["url"].rstrip("/")
-
-
-@pytest.fixture(scope="session")
-def built_html() -> Path:
-    """The built book; fail (not skip) when it is missing, since then nothing was checked."""
-    if not BUILD_HTML.joinpath("index.html").is_file():
-        pytest.fail(
-            f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
-            "Build it first with: python3 run.py book",
-            pytrace=False,
-        )
-    return BUILD_HTML
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
