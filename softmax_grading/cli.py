@@ -134,6 +134,13 @@ def autograde(course: Course, assignment: str, extra: list[str]) -> bool:
         print(f"warning: {student}: {reason}; it will score 0", flush=True)
     manual_work = save_manual_grading(course, assignment)
     nbgrader(course, "autograde", assignment, "--force", *extra, check=False)
+    # A readable submission can still fail for a passing reason (a kernel that died or did not
+    # start on a loaded machine): grade each such student once more, alone, before giving up.
+    for student in course.submissions(assignment):
+        if student not in problems and not _autograded_path(course, assignment, student).exists():
+            print(f"retrying {student}: autograding failed in the batch", flush=True)
+            nbgrader(course, "autograde", assignment, "--force", f"--student={student}", *extra,
+                     check=False)
     restored = restore_manual_grading(course, assignment, manual_work)
     if restored:
         print(f"kept {restored} manual score(s) and comment(s) from before this run", flush=True)
@@ -141,7 +148,7 @@ def autograde(course: Course, assignment: str, extra: list[str]) -> bool:
     not_graded = {}
     with Gradebook(course.db_url) as gradebook:
         for student in course.submissions(assignment):
-            autograded = course.root / "autograded" / student / assignment / f"{assignment}.ipynb"
+            autograded = _autograded_path(course, assignment, student)
             try:
                 gradebook.find_submission(assignment, student)
             except MissingEntry:
@@ -153,6 +160,10 @@ def autograde(course: Course, assignment: str, extra: list[str]) -> bool:
     for student, reason in not_graded.items():
         print(f"NOT GRADED: {student}: {reason}", flush=True)
     return not not_graded
+
+
+def _autograded_path(course: Course, assignment: str, student: str) -> Path:
+    return course.root / "autograded" / student / assignment / f"{assignment}.ipynb"
 
 
 ManualWork = dict[tuple[str, str, str, str], object]

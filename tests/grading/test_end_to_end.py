@@ -95,7 +95,14 @@ def test_scores_per_part(graded_courses, assignment, student):
         for grade in submission.grades:
             if grade.name in expected:
                 actual[grade.name] = grade.score
-    assert actual == expected, result.stdout[-3000:] + result.stderr[-3000:]
+    assert actual == expected, _log_about(result, student_id)
+
+
+def _log_about(result, student_id: str) -> str:
+    """The grading command's summary and every log line from errors onwards, for a failure."""
+    errors = [line for line in result.stderr.splitlines()
+              if "ERROR" in line or "Error" in line or student_id in line]
+    return result.stdout[-3000:] + "\n".join(errors[-60:])
 
 
 @pytest.mark.parametrize(("assignment", "student"),
