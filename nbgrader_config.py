@@ -5,8 +5,9 @@ solutions and hidden tests) live in ``solutions/`` and the student release in
 ``exercises/``. The grade database is nbgrader's default ``gradebook.db``.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
     ClearOutput,
@@ -16,7 +17,14 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
-from softmax_grading.preprocessors import DropDuplicateGradeIds, HideTestCode
+from softmax_grading.preprocessors import (
+    ApplyGradingResult,
+    DropDuplicateGradeIds,
+    HideTestCode,
+    LimitOutputBytes,
+    RestoreLockedCells,
+    SaveVerdicts,
+)
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -34,25 +42,39 @@ c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[^/_]+)_(?:LATE_)?\d+_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
 )
 
-# Every cell of a student's notebook gets this long to run before it is stopped
-# with a timeout error; grading goes on with the next cell and the next student.
-c.Execute.timeout = 60
-# Starting a kernel takes a second on an idle machine but can take far longer
-# on a loaded grading server; a slow start must not cost a student the grade.
-c.Execute.startup_timeout = 300
+# Student code runs in a bubblewrap sandbox (softmax_grading.sandbox.Sandbox). Each cell, and
+# each call of a student's function from a test, may use this much CPU time (not wall time,
+# so a busy grading machine does not turn slow cells into zeros); a cell that ignores the
+# limit is stopped from outside, and grading goes on with the next cell.
+c.Sandbox.cpu_seconds_per_cell = 60
+c.Sandbox.memory_mb = 2048
+c.Sandbox.max_processes = 64
 
 # A test cell the student deleted is put back from the gradebook and run, so
 # deleting a failing test earns nothing and loses nothing.
 c.OverwriteCells.add_missing_cells = True
 
 # Sanitizing: repair duplicated cells first, so that one copy-and-paste cannot
-# abort the whole batch (nbgrader #1083). The rest is nbgrader's default order.
+# abort the whole batch (nbgrader #1083); put back deleted locked cells and restore
+# untouched test cells quietly. The rest is nbgrader's default order.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DropDuplicateGradeIds,
     DeduplicateIds,
     OverwriteKernelspec,
+    RestoreLockedCells,
     OverwriteCells,
+    CheckCellMetadata,
+]
+# Autograding: the student's code already ran in a sandbox (python -m softmax_grading
+# grade); its outputs are put in place, capped in bytes, and each part's score is taken
+# from the trusted verdict, never from an output. Plain `nbgrader autograde` stops here.
+c.Autograde.autograde_preprocessors = [
+    ApplyGradingResult,
+    ClearMetadataPreprocessor,
+    LimitOutputBytes,
+    SaveVerdicts,
+    AssignLatePenalties,
     CheckCellMetadata,
 ]
 

@@ -10,7 +10,7 @@ text (a released notebook, a feedback page, a built web page) for them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -46,52 +46,76 @@ class Leak:
         return f"{self.path}: contains {self.secret!r}"
 
 
-def _regions(source: str, begin: str, end: str) -> Iterator[str]:
-    inside = False
+_REGIONS = (
+    ("BEGIN SOLUTION", "END SOLUTION"),
+    ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+    ("BEGIN MARK SCHEME", "END MARK SCHEME"),
+)
+
+
+def _split(source: str) -> tuple[list[str], list[str]]:
+    """(lines inside secret regions, lines outside them) of one cell's source."""
+    inside: list[str] = []
+    outside: list[str] = []
+    end = None
     for line in source.splitlines():
-        if begin in line:
-            inside = True
+        if end is None:
+            begins = [e for b, e in _REGIONS if b in line]
+            if begins:
+                end = begins[0]
+            else:
+                outside.append(line)
         elif end in line:
-            inside = False
-        elif inside:
-            yield line
+            end = None
+        else:
+            inside.append(line)
+    return inside, outside
 
 
-def secret_source_lines(notebook_path: Path) -> list[str]:
-    """The lines of a source notebook that students must never see, as written.
+def _partition(notebook_path: Path) -> tuple[list[str], list[str]]:
+    """(secret lines, public lines) of a source notebook, as written.
 
-    That is every line inside a solution, hidden-test or mark-scheme region,
+    Secret is every line inside a solution, hidden-test or mark-scheme region,
     and the whole of a solution cell without solution markers (nbgrader then
     replaces the entire cell: a written answer, or a code cell answered whole).
+    Public is every other line: what the release shows.
     """
     notebook = nbformat.read(notebook_path, as_version=4)
-    lines: list[str] = []
+    secret: list[str] = []
+    public: list[str] = []
     for cell in notebook.cells:
         grading = cell.metadata.get("nbgrader", {})
         has_markers = "BEGIN SOLUTION" in cell.source or "BEGIN HIDDEN TESTS" in cell.source
         if grading.get("solution") and not has_markers:
-            lines.extend(cell.source.splitlines())
+            secret.extend(cell.source.splitlines())
             continue
-        for begin, end in (
-            ("BEGIN SOLUTION", "END SOLUTION"),
-            ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
-            ("BEGIN MARK SCHEME", "END MARK SCHEME"),
-        ):
-            lines.extend(_regions(cell.source, begin, end))
-    return lines
+        inside, outside = _split(cell.source)
+        secret.extend(inside)
+        public.extend(outside)
+    return secret, public
+
+
+def secret_source_lines(notebook_path: Path) -> list[str]:
+    """The lines of a source notebook that students must never see, as written."""
+    return _partition(notebook_path)[0]
 
 
 def secret_lines(notebook_path: Path) -> set[str]:
     """The distinctive secret lines of a source notebook, stripped, for scanning.
 
-    Lines too short or too common to identify an answer are left out.
+    This is the one definition of what is secret. Lines too short or too common
+    to identify an answer are left out, and so is any line the release also
+    shows (a visible test's hint that a hidden test repeats is not a secret).
     """
-    secrets = set()
-    for line in secret_source_lines(notebook_path):
-        stripped = line.strip().lstrip("#").strip()
-        if len(stripped) >= _MIN_SECRET_LENGTH and not _COMMON_LINE.match(stripped):
-            secrets.add(stripped)
-    return secrets
+    secret, public = _partition(notebook_path)
+    visible = {_normalise(line) for line in public}
+    return {stripped for stripped in map(_normalise, secret)
+            if len(stripped) >= _MIN_SECRET_LENGTH and not _COMMON_LINE.match(stripped)
+            and stripped not in visible}
+
+
+def _normalise(line: str) -> str:
+    return line.strip().lstrip("#").strip()
 
 
 def all_secret_lines(solutions_root: Path) -> set[str]:
@@ -107,13 +131,22 @@ def find_leaks(
 ) -> list[Leak]:
     """Markers, grader-only names and secret lines that occur in `text`.
 
-    `allowed` lists lines the reader legitimately has (for feedback: the
-    student's own submission, which may coincide with the solution).
+    `allowed` lists lines the reader legitimately has (for feedback: every line
+    of the student's own submission and of the release); a line of `text` that
+    is one of them is not a leak, whatever it contains, so a student's comment
+    that says "BEGIN SOLUTION" or a pasted copy of a visible test is not one.
     """
-    allowed_set = set(allowed)
-    found = [Leak(str(path), marker) for marker in (*MARKERS, *GRADER_ONLY_NAMES) if marker in text]
-    found += [Leak(str(path), s) for s in sorted(secrets) if s not in allowed_set and s in text]
-    return found
+    allowed_set = {_normalise(line) for line in allowed}
+    flagged = (*MARKERS, *GRADER_ONLY_NAMES)
+    secrets = sorted(set(secrets) - allowed_set)
+    found: dict[str, Leak] = {}
+    for line in text.splitlines():
+        if _normalise(line) in allowed_set:
+            continue
+        for secret in (*flagged, *secrets):
+            if secret in line and secret not in found:
+                found[secret] = Leak(str(path), secret)
+    return list(found.values())
 
 
 class _TextExtractor(HTMLParser):
@@ -160,8 +193,4 @@ def lines_written_in(notebook_path: Path) -> set[str]:
         notebook = nbformat.read(notebook_path, as_version=4)
     except Exception:  # a broken submission: there is nothing the student wrote to allow
         return set()
-    return {
-        line.strip().lstrip("#").strip()
-        for cell in notebook.cells
-        for line in cell.source.splitlines()
-    }
+    return {_normalise(line) for cell in notebook.cells for line in cell.source.splitlines()}

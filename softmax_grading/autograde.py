@@ -1,0 +1,209 @@
+"""Autograde a class: prepare jobs, grade them in sandboxes (in parallel), record them, trusted.
+
+The flow for one assignment:
+
+1. **Prepare** (trusted process). Each submitted notebook is read and sanitized
+   with nbgrader's own preprocessors from the course's configuration (locked
+   cells and hidden tests restored from the gradebook). An unreadable file is
+   named and scored 0. A submission already graded from the same notebook, the
+   same tests and the same limits is skipped unless ``force``.
+2. **Grade** (workers: local processes or Dask). :func:`grade_submission` runs
+   each job in its own sandbox and returns the outcome as data.
+3. **Record** (trusted process, one result at a time, as they arrive). nbgrader's
+   ``Autograde`` records the submission through ``NbGraderAPI``, with the
+   sandboxed result in place of its own execution; manual grades entered before
+   a regrade are kept. Only this process writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from traitlets.utils.importstring import import_item
+
+from softmax_grading import executors, manual_grades
+from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
+from softmax_grading.layout import Course
+from softmax_grading.preprocessors.apply_grading_result import PENDING
+from softmax_grading.progress import Progress
+
+RESULTS = "results"
+GRADER_FORMAT = "softmax-grading-2"  # bump when a result recorded earlier must be redone
+
+
+@dataclass
+class AutogradeRun:
+    """What one ``autograde`` run did, for the report."""
+
+    assignment: str
+    sandboxed: bool
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    not_graded: dict[str, str] = field(default_factory=dict)
+    edited_locked_cells: dict[str, list[str]] = field(default_factory=dict)
+
+
+def result_path(course: Course, assignment: str, student: str) -> Path:
+    return course.reports(assignment) / RESULTS / f"{student}.json"
+
+
+def load_result(course: Course, assignment: str, student: str) -> GradingResult | None:
+    path = result_path(course, assignment, student)
+    if not path.exists():
+        return None
+    return GradingResult.from_json(json.loads(path.read_text()))
+
+
+def _sanitize(course: Course, assignment: str, student: str, notebook: str
+              ) -> tuple[nbformat.NotebookNode, dict]:
+    """The submitted notebook as nbgrader's sanitize step leaves it (tests restored)."""
+    path = course.submitted(student, assignment) / f"{notebook}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    resources = {"nbgrader": {"student": student, "assignment": assignment,
+                              "notebook": notebook, "db_url": course.db_url}}
+    for name in course.config.Autograde.get("sanitize_preprocessors", []):
+        preprocessor_class = import_item(name) if isinstance(name, str) else name
+        nb, resources = preprocessor_class(config=course.config).preprocess(nb, resources)
+    return nb, resources
+
+
+def _release_files(course: Course, assignment: str) -> dict[str, bytes]:
+    folder = course.folder(course.release, ".", assignment)
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix != ".ipynb"
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)}
+
+
+def _fingerprint(cells: list[dict], release_files: dict[str, bytes], limits: dict,
+                 sandboxed: bool) -> str:
+    hasher = hashlib.sha256(GRADER_FORMAT.encode())
+    hasher.update(json.dumps([(c["cell_type"], c["source"], c["metadata"].get("nbgrader"))
+                              for c in cells], sort_keys=True).encode())
+    for name, content in sorted(release_files.items()):
+        hasher.update(name.encode() + hashlib.sha256(content).digest())
+    hasher.update(json.dumps(limits, sort_keys=True).encode() + str(sandboxed).encode())
+    return hasher.hexdigest()
+
+
+def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: bool,
+            force: bool, run: AutogradeRun) -> list[GradingJob]:
+    """Jobs for the submissions that need grading; unreadable and unchanged ones are noted."""
+    limits = course.sandbox().limits()
+    release_files = _release_files(course, assignment)
+    jobs = []
+    for student in students:
+        for notebook in course.notebooks(assignment):
+            path = course.submitted(student, assignment) / f"{notebook}.ipynb"
+            if not path.exists():
+                run.not_graded[student] = f"no file named {path.name} in the submission"
+                continue
+            try:
+                nb, resources = _sanitize(course, assignment, student, notebook)
+            except Exception as error:  # any unreadable or unrepairable file: named, scored 0
+                run.not_graded[student] = (f"{path.name} is not a readable notebook "
+                                           f"({type(error).__name__}: {str(error)[:200]})")
+                continue
+            edited = resources.get("softmax_grading", {}).get("edited_locked_cells", [])
+            if edited:
+                run.edited_locked_cells[student] = edited
+            cells = [dict(cell) for cell in nbformat.from_dict(nb).cells]
+            cells = json.loads(json.dumps(cells))  # plain data for the workers
+            fingerprint = _fingerprint(cells, release_files, limits, sandboxed)
+            previous = load_result(course, assignment, student)
+            if (not force and previous is not None and previous.fingerprint == fingerprint
+                    and _recorded(course, assignment, student)):
+                run.skipped.append(student)
+                continue
+            jobs.append(GradingJob(student, assignment, notebook, cells, release_files, limits,
+                                   sandboxed, fingerprint))
+    return jobs
+
+
+def _recorded(course: Course, assignment: str, student: str) -> bool:
+    if not course.autograded(student, assignment).is_dir():
+        return False
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return False
+    return True
+
+
+class Writer:
+    """The one trusted writer: records results in the gradebook through nbgrader's API."""
+
+    def __init__(self, course: Course, run: AutogradeRun) -> None:
+        self.course = course
+        self.run = run
+        self.api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
+
+    def record(self, job: GradingJob, result: GradingResult) -> None:
+        path = result_path(self.course, job.assignment, job.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = manual_grades.save(self.course, job.assignment, job.student)
+        PENDING[(job.student, job.assignment, job.notebook)] = result
+        try:
+            outcome = self.api.autograde(job.assignment, job.student, force=True, create=True)
+        finally:
+            PENDING.pop((job.student, job.assignment, job.notebook), None)
+        if not outcome.get("success"):
+            self.fail(job, RuntimeError(_last_error(outcome)))
+            return
+        manual_grades.restore(self.course, job.assignment, job.student, saved)
+        path.write_text(json.dumps(result.to_json()))
+        self.run.graded.append(job.student)
+
+    def fail(self, job: GradingJob, error: BaseException) -> None:
+        self.run.not_graded[job.student] = f"grading failed: {type(error).__name__}: {error}"
+        record_zero(self.course, job.assignment, job.student)
+
+
+def _last_error(outcome: dict) -> str:
+    text = outcome.get("error") or outcome.get("log") or "nbgrader's autograde failed"
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "nbgrader's autograde failed"
+
+
+def record_zero(course: Course, assignment: str, student: str) -> None:
+    """A submission that cannot be graded still appears in the gradebook and the CSV, with 0."""
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.update_or_create_student(student)
+        submission = gradebook.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def autograde(course: Course, assignment: str, *, students: list[str] | None = None,
+              sandboxed: bool = True, force: bool = False, jobs: int | None = None,
+              scheduler: str | None = None) -> AutogradeRun:
+    """Grade every submission of `assignment` (or `students`) and record the results."""
+    run = AutogradeRun(assignment, sandboxed)
+    chosen = students if students is not None else course.students(assignment)
+    work = prepare(course, assignment, chosen, sandboxed=sandboxed, force=force, run=run)
+    for student in run.not_graded:
+        record_zero(course, assignment, student)
+    writer = Writer(course, run)
+    with Progress(len(work), f"grading {assignment}") as progress:
+
+        def graded(job: GradingJob, result: GradingResult) -> None:
+            writer.record(job, result)
+            progress.advance(failed=job.student in run.not_graded)
+
+        def failed(job: GradingJob, error: BaseException) -> None:
+            writer.fail(job, error)
+            progress.advance(failed=True)
+
+        executors.run_all(grade_submission, work, jobs=jobs, scheduler=scheduler,
+                          on_result=graded, on_failure=failed)
+    return run

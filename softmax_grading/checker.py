@@ -1,0 +1,246 @@
+"""The trusted side of grading: the test cells run here, against the student's code at arm's length.
+
+A test cell never runs in the student's interpreter. It runs in this process,
+in a fresh namespace, after the assignment's own locked cells (its imports and
+helpers). Each student name the tests use is looked up in the student's
+process: a function becomes a :class:`StudentFunction` that forwards calls
+across the sandbox wall and gets back plain data (:mod:`softmax_grading.codec`);
+a value becomes its plain copy. So the checks, NumPy and Python that decide a
+verdict are the grader's own, untouched by anything the student ran, and a
+part passes exactly when its test cell finishes without an exception.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import keyword
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from softmax_grading.codec import Unsupported
+from softmax_grading.session import Session, StudentProcessLost
+
+MAX_TEST_OUTPUT_CHARS = 20_000
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")
+_STUDENT_EXCEPTION_TYPES: dict[str, type[Exception]] = {}
+
+
+@dataclass
+class Verdict:
+    """The outcome of one test cell."""
+
+    passed: bool
+    outputs: list[dict] = field(default_factory=list)
+    student_names: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+
+@dataclass
+class Finding:
+    """A sign of tampering; `scope` is the student name it concerns, or None for the whole run."""
+
+    text: str
+    scope: str | None = None
+
+
+class _WarningRecord:
+    """What checks.call reports for a warning raised in the student's process."""
+
+    category = RuntimeWarning
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _student_exception(error: dict) -> Exception:
+    """The exception the student's code raised, rebuilt in this process as plain data."""
+    name = str(error.get("type", "Exception"))
+    message = str(error.get("message", ""))
+    builtin = getattr(builtins, name, None)
+    if error.get("builtin") and isinstance(builtin, type) and issubclass(builtin, Exception):
+        return builtin(message)
+    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+        name = "StudentError"
+    if name not in _STUDENT_EXCEPTION_TYPES:
+        _STUDENT_EXCEPTION_TYPES[name] = type(name, (Exception,), {"__module__": "student"})
+    return _STUDENT_EXCEPTION_TYPES[name](message)
+
+
+class _Remote:
+    """The calls the course's checks can make on a student's function (``__grading_remote__``)."""
+
+    def __init__(self, checker: Checker, name: str) -> None:
+        self.checker = checker
+        self.name = name
+
+    def _request(self, mode: str, args: tuple, kwargs: dict, allow: list[str] = ()) -> dict:
+        self.checker.used_names.add(self.name)
+        if self.name in self.checker.stopped_functions:
+            # It ignored its time limit once and had to be killed: not called again, so one
+            # runaway function costs its own parts, not minutes for every remaining check.
+            self.checker.timed_out = True
+            raise TimeoutError(self.checker.stopped_functions[self.name])
+        try:
+            reply = self.checker.session.request({
+                "op": "call", "name": self.name, "mode": mode, "args": list(args),
+                "kwargs": dict(kwargs), "allow": list(allow)})
+        except StudentProcessLost as lost:
+            self.checker.timed_out |= lost.timed_out
+            self.checker.stopped_functions[self.name] = str(lost)
+            error = TimeoutError if lost.timed_out else RuntimeError
+            raise error(str(lost)) from None
+        for text in reply.get("lowered", []):
+            self.checker.findings.append(Finding(f"{self.name} returned {text}", self.name))
+        if "error" in reply:
+            if reply["error"].get("type") == "TimeoutError":
+                self.checker.timed_out = True
+            raise _student_exception(reply["error"])
+        if "unsupported" in reply:
+            return {"result": Unsupported(f"the value {self.name} returned"), "warnings": []}
+        for key, value in reply.get("changed", {}).items():
+            original = args[key] if isinstance(key, int) else kwargs.get(key)
+            if isinstance(original, np.ndarray) and isinstance(value, np.ndarray) and \
+                    value.shape == original.shape and original.flags.writeable:
+                np.copyto(original, value, casting="unsafe")
+        return reply
+
+    def call(self, args: tuple, kwargs: dict) -> tuple[Any, list[_WarningRecord]]:
+        reply = self._request("call", args, kwargs)
+        return reply["result"], [_WarningRecord(text) for text in reply.get("warnings", [])]
+
+    def delegated_calls(self, args: tuple, kwargs: dict, allow: list[str]) -> list[str]:
+        labels = self._request("delegation", args, kwargs, allow)["result"]
+        if type(labels) is not list or not all(type(label) is str for label in labels):
+            raise TypeError("the delegation check returned something other than names")
+        return labels
+
+    def peak_memory(self, args: tuple, kwargs: dict) -> int:
+        peak = self._request("memory", args, kwargs)["result"]
+        if type(peak) is not int or peak < 0:
+            raise TypeError("the memory measurement returned something other than a byte count")
+        return peak
+
+
+class StudentFunction:
+    """A student's function as the tests see it: calls go to the student's process."""
+
+    def __init__(self, checker: Checker, name: str, display_name: str) -> None:
+        self.__name__ = self.__qualname__ = display_name
+        self.__grading_remote__ = _Remote(checker, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result, _ = self.__grading_remote__.call(args, kwargs)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<function {self.__name__} (the student's)>"
+
+
+def names_loaded(source: str) -> set[str]:
+    """Every name a cell reads, at any depth (a syntax error reads nothing)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def names_bound(source: str) -> set[str]:
+    """Names a cell binds at module level: assignments, imports, functions, classes."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    bound: set[str] = set()
+    for node in tree.body:
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                bound.add(child.id)
+            elif isinstance(child, ast.alias):
+                bound.add((child.asname or child.name).split(".")[0])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+    return bound
+
+
+class Checker:
+    """Runs an assignment's locked cells and test cells in a fresh namespace of this process."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.findings: list[Finding] = []
+        self.used_names: set[str] = set()
+        self.stopped_functions: dict[str, str] = {}
+        self.timed_out = False
+
+    def student_namespace(self, trusted_sources: list[str]) -> dict[str, Any]:
+        """The student's names that the trusted cells use and do not define themselves."""
+        bound = set().union(*(names_bound(s) for s in trusted_sources))
+        wanted = set().union(*(names_loaded(s) for s in trusted_sources)) - bound - set(
+            dir(builtins))
+        if not wanted:
+            return {}
+        try:
+            described = self.session.request({"op": "describe", "names": sorted(wanted)})
+        except StudentProcessLost as lost:
+            self.findings.append(Finding(f"the student's process was lost: {lost}"))
+            return {}
+        namespace: dict[str, Any] = {}
+        for name, entry in described.items():
+            if name not in wanted or type(entry) is not dict:
+                continue
+            kind = entry.get("kind")
+            if kind == "function":
+                namespace[name] = StudentFunction(self, name, str(entry.get("name", name)))
+            elif kind == "value":
+                namespace[name] = entry.get("value")
+                for text in entry.get("lowered", []):
+                    self.findings.append(Finding(f"`{name}` is {text}", name))
+            elif kind == "unsupported":
+                namespace[name] = Unsupported(str(entry.get("description", name)))
+        return namespace
+
+    def run(self, cells: list[tuple[str, str | None]]) -> dict[str, Verdict]:
+        """Run (source, grade_id) cells in order; grade_id marks a test cell. Returns verdicts."""
+        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        injected = self.student_namespace([source for source, _ in cells])
+        namespace.update(injected)
+        verdicts: dict[str, Verdict] = {}
+        for source, grade_id in cells:
+            self.used_names = set()
+            self.timed_out = False
+            outputs = _run_trusted(source, namespace, f"<test {grade_id or 'setup'}>")
+            if grade_id is not None:
+                verdicts[grade_id] = Verdict(
+                    passed=not any(o["output_type"] == "error" for o in outputs),
+                    outputs=outputs, timed_out=self.timed_out,
+                    student_names=sorted((names_loaded(source) & injected.keys())
+                                         | self.used_names))
+        return verdicts
+
+
+def _run_trusted(source: str, namespace: dict, filename: str) -> list[dict]:
+    """Execute trusted cell code; its outputs as notebook outputs (an error last, if any)."""
+    printed = io.StringIO()
+    outputs: list[dict] = []
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+        except Exception as error:  # a failed check, or any other error in the test: a fail
+            outputs.append({"output_type": "error", "ename": type(error).__name__,
+                            "evalue": str(error), "traceback": []})
+    text = printed.getvalue()
+    if text:
+        outputs.insert(0, {"output_type": "stream", "name": "stdout",
+                           "text": text[:MAX_TEST_OUTPUT_CHARS]})
+    return outputs

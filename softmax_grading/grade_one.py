@@ -1,0 +1,148 @@
+"""Grade one submission into a result record: the unit of work a grading worker does.
+
+A :class:`GradingJob` carries everything a worker needs and nothing of the
+course's: the sanitized notebook's cells (test cells already restored from the
+gradebook by the trusted process), the assignment's released files, and the
+limits. :func:`grade_submission` runs the student's cells in a sandbox, runs
+the test cells in this process against them (:mod:`softmax_grading.checker`),
+scans for tampering, and returns a :class:`GradingResult`: plain data, which
+the trusted process alone writes to the gradebook.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from softmax_grading.checker import Checker, Finding
+from softmax_grading.session import Session, StudentProcessLost
+
+
+@dataclass
+class GradingJob:
+    student: str
+    assignment: str
+    notebook: str
+    cells: list[dict]
+    release_files: dict[str, bytes]
+    limits: dict
+    sandboxed: bool
+    fingerprint: str = ""
+
+
+@dataclass
+class GradingResult:
+    student: str
+    assignment: str
+    notebook: str
+    fingerprint: str
+    sandboxed: bool
+    cell_outputs: dict[int, list[dict]] = field(default_factory=dict)
+    verdicts: dict[str, dict] = field(default_factory=dict)
+    timeouts: list[str] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["cell_outputs"] = {str(k): v for k, v in self.cell_outputs.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> GradingResult:
+        data = dict(data)
+        data["cell_outputs"] = {int(k): v for k, v in data.get("cell_outputs", {}).items()}
+        return cls(**data)
+
+
+def is_test_cell(cell: dict) -> bool:
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(grading.get("grade")) and not grading.get(
+        "solution")
+
+
+def is_trusted_cell(cell: dict) -> bool:
+    """A cell whose source comes from the instructor: locked, and not an answer."""
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(grading.get("locked")) and not grading.get(
+        "solution")
+
+
+def cell_label(index: int, cell: dict) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
+def grade_submission(job: GradingJob) -> GradingResult:
+    """Run `job` in a sandbox and its tests here; return the outcome as data."""
+    result = GradingResult(job.student, job.assignment, job.notebook, job.fingerprint,
+                           job.sandboxed)
+    with tempfile.TemporaryDirectory(prefix="release-") as release:
+        release_dir = Path(release)
+        for relative, content in job.release_files.items():
+            target = (release_dir / relative).resolve()
+            if not target.is_relative_to(release_dir.resolve()):
+                raise ValueError(f"a released file outside the release folder: {relative}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        release_dir.chmod(0o755)
+        with Session(release_dir, job.limits, job.sandboxed) as session:
+            started = time.perf_counter()
+            _run_student_cells(job, session, result)
+            executed = time.perf_counter()
+            checker = Checker(session)
+            tests = [(cell["source"], cell["metadata"]["nbgrader"]["grade_id"]
+                      if is_test_cell(cell) else None)
+                     for cell in job.cells if is_trusted_cell(cell)]
+            verdicts = checker.run(tests)
+            checked = time.perf_counter()
+            findings = checker.findings + _scan(session)
+    result.verdicts = {grade_id: {"passed": verdict.passed, "outputs": verdict.outputs,
+                                  "student_names": verdict.student_names,
+                                  "timed_out": verdict.timed_out}
+                       for grade_id, verdict in verdicts.items()}
+    result.timeouts += [f"test {grade_id}: a call of the student's code ran out of time"
+                        for grade_id, verdict in verdicts.items() if verdict.timed_out]
+    result.findings = [{"text": f.text, "scope": f.scope} for f in _unique(findings)]
+    result.seconds = {"start": session.startup_seconds,
+                      "cells": executed - started - session.startup_seconds,
+                      "checks": checked - executed}
+    return result
+
+
+def _run_student_cells(job: GradingJob, session: Session, result: GradingResult) -> None:
+    """Every code cell except the tests runs in the student's process, in notebook order."""
+    for index, cell in enumerate(job.cells):
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
+            continue
+        try:
+            reply = session.run_cell(cell["source"])
+        except StudentProcessLost as lost:
+            result.cell_outputs[index] = [{
+                "output_type": "error", "ename": "TimeoutError" if lost.timed_out else
+                "RuntimeError", "evalue": f"This cell was stopped: {lost}", "traceback": []}]
+            if lost.timed_out:
+                result.timeouts.append(f"{cell_label(index, cell)}: stopped ({lost})")
+            continue
+        result.cell_outputs[index] = reply.get("outputs", [])
+        if reply.get("timed_out"):
+            result.timeouts.append(f"{cell_label(index, cell)}: ran out of CPU time")
+
+
+def _scan(session: Session) -> list[Finding]:
+    try:
+        reply = session.request({"op": "scan"})
+    except StudentProcessLost as lost:
+        return [Finding(f"the student's process could not be inspected: {lost}")]
+    return [Finding(str(text)) for text in reply.get("findings", [])]
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen, kept = set(), []
+    for finding in findings:
+        if (finding.text, finding.scope) not in seen:
+            seen.add((finding.text, finding.scope))
+            kept.append(finding)
+    return kept

@@ -1,0 +1,54 @@
+"""Take a sandboxed grading result in place of nbgrader's own execution.
+
+nbgrader's ``Execute`` runs the student's code and the tests in one kernel,
+with the instructor's rights. Here that step is done beforehand, in a sandbox,
+by :func:`softmax_grading.grade_one.grade_submission`; this preprocessor puts
+its outputs into the notebook nbgrader is autograding and hands the verdicts
+to :class:`~softmax_grading.preprocessors.save_verdicts.SaveVerdicts`.
+
+Running plain ``nbgrader autograde`` with the course's configuration therefore
+stops with a message instead of running student code unsandboxed.
+"""
+
+from __future__ import annotations
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from softmax_grading.grade_one import GradingResult, is_test_cell
+
+# (student, assignment, notebook) -> the result the trusted writer is recording.
+PENDING: dict[tuple[str, str, str], GradingResult] = {}
+
+
+class NotGradedHere(RuntimeError):
+    """nbgrader was asked to autograde without a sandboxed result."""
+
+
+class ApplyGradingResult(NbGraderPreprocessor):
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
+        info = resources["nbgrader"]
+        key = (info["student"], info["assignment"], info["notebook"])
+        result = PENDING.get(key)
+        if result is None:
+            raise NotGradedHere(
+                "This course autogrades in a sandbox: run `python -m softmax_grading grade "
+                f"{info['assignment']}` instead of `nbgrader autograde`.")
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.execution_count = None
+            if is_test_cell(cell):
+                verdict = result.verdicts.get(cell.metadata["nbgrader"]["grade_id"])
+                outputs = verdict["outputs"] if verdict else [_not_run()]
+            else:
+                outputs = result.cell_outputs.get(index, [])
+            cell.outputs = [from_dict(output) for output in outputs]
+        resources.setdefault("softmax_grading", {})["result"] = result
+        return nb, resources
+
+
+def _not_run() -> dict:
+    return {"output_type": "error", "ename": "NotRun", "traceback": [],
+            "evalue": "The grader could not run this test (see the grading report)."}

@@ -1,0 +1,36 @@
+"""Record each part's score from the trusted verdict, never from the notebook's outputs.
+
+nbgrader's ``SaveAutoGrades`` reads a test cell's score from its outputs: an
+error means 0, a number in an ``execute_result`` is partial credit, and
+anything else is full credit. Outputs are whatever the code wrote, so here the
+score of an autograded test cell comes from the checker's verdict instead
+(:mod:`softmax_grading.scoring`). Written answers and other cells keep
+nbgrader's handling.
+"""
+
+from __future__ import annotations
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import SaveAutoGrades
+
+from softmax_grading.grade_one import is_test_cell
+from softmax_grading.scoring import part_score
+
+
+class SaveVerdicts(SaveAutoGrades):
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
+        self._result = resources["softmax_grading"]["result"]
+        return super().preprocess(nb, resources)
+
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        if not is_test_cell(cell):
+            super()._add_score(cell, resources)
+            return
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id,
+                                          self.student_id)
+        grade.auto_score = part_score(self._result.verdicts.get(grade_id), grade.max_score,
+                                      self._result.findings)
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()

@@ -1,0 +1,137 @@
+"""One submission's student process, driven from the grader's side, with time limits that hold.
+
+The student's process (:mod:`softmax_grading.runtime`) enforces a CPU-time
+limit on each cell and call itself. This side enforces it again from outside,
+where the student's code cannot reach: it measures the CPU time of the whole
+sandbox (every process in it) and kills the sandbox when a request runs past
+its budget, or when it sleeps past the wall-clock limit. Measuring CPU time
+rather than wall time means a busy grading machine does not turn slow cells
+into timeouts.
+
+A killed or crashed process costs only the request it was serving: the
+session starts a fresh process and replays the cells that had run, skipping
+the ones that had to be stopped, so the rest of the notebook is still graded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from softmax_grading import codec, sandbox
+from softmax_grading.runtime import receive, send
+
+POLL_SECONDS = 0.1
+
+
+class StudentProcessLost(RuntimeError):
+    """The student's process was stopped (over its limits) or died while serving a request."""
+
+    def __init__(self, reason: str, *, timed_out: bool) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
+
+
+@dataclass
+class Session:
+    """Runs cells and serves calls in a sandboxed student process, restarting it when needed."""
+
+    release_dir: Path
+    limits: dict
+    sandboxed: bool
+    replay: list[str] = field(default_factory=list)  # sources of the cells that ran to the end
+    restarts: int = 0
+    startup_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._stack: contextlib.ExitStack | None = None
+        self._process = None
+        self._replies: queue.Queue = queue.Queue()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = self._process = None
+
+    def _ensure_started(self) -> None:
+        if self._process is not None:
+            return
+        started = time.perf_counter()
+        self._stack = contextlib.ExitStack()
+        self._process = self._stack.enter_context(
+            sandbox.student_process(self.release_dir, self.limits, sandboxed=self.sandboxed))
+        self._replies = queue.Queue()
+        threading.Thread(target=self._read_replies, args=(self._process, self._replies),
+                         daemon=True).start()
+        self._exchange({"op": "limits", "cpu_seconds": self.limits["cpu_seconds_per_cell"]})
+        for source in self.replay:
+            self._exchange({"op": "run_cell", "source": source})
+        self.startup_seconds += time.perf_counter() - started
+
+    @staticmethod
+    def _read_replies(process, replies: queue.Queue) -> None:
+        try:
+            while True:
+                replies.put(receive(process.stdout))
+        except (EOFError, OSError, ValueError) as error:
+            replies.put(error)
+
+    def _lose(self, reason: str, *, timed_out: bool) -> StudentProcessLost:
+        self.close()
+        self.restarts += 1
+        return StudentProcessLost(reason, timed_out=timed_out)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def request(self, message: dict) -> dict:
+        """Send one request and wait for its reply, within the limits."""
+        self._ensure_started()
+        return self._exchange(message)
+
+    def _exchange(self, message: dict) -> dict:
+        process = self._process
+        try:
+            send(process.stdin, codec.encode(message, callables=True))
+        except (BrokenPipeError, OSError):
+            raise self._lose("the student's process exited", timed_out=False) from None
+        cpu_budget = self.limits["cpu_seconds_per_cell"] * 1.5 + 5.0
+        cpu_start = sandbox.tree_cpu_seconds(process.pid)
+        wall_start = time.monotonic()
+        while True:
+            try:
+                reply = self._replies.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if sandbox.tree_cpu_seconds(process.pid) - cpu_start > cpu_budget:
+                    raise self._lose("it kept running past its CPU time limit and was stopped",
+                                     timed_out=True) from None
+                if time.monotonic() - wall_start > self.limits["wall_seconds_per_cell"]:
+                    raise self._lose("it waited past the wall-clock limit and was stopped",
+                                     timed_out=True) from None
+                continue
+            if isinstance(reply, BaseException):
+                raise self._lose("the student's process exited", timed_out=False)
+            try:
+                return codec.decode(reply)
+            except codec.CodecError:
+                raise self._lose("the student's process sent a malformed reply",
+                                 timed_out=False) from None
+
+    def run_cell(self, source: str) -> dict[str, Any]:
+        """Run one cell; on success it is replayed after any restart."""
+        reply = self.request({"op": "run_cell", "source": source})
+        if not reply.get("timed_out"):
+            self.replay.append(source)
+        return reply
