@@ -4,7 +4,7 @@ Each student makes one mistake that real classes produce. Autograded cells not
 listed in `scores` must get full points (or 0 for `based_on="blank"`).
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 # Right values, but exp(1000) overflows for x = -1000 and NumPy warns.
 NAIVE = '''def stable_sigmoid(x):

@@ -4,7 +4,7 @@ Each student makes one mistake that real classes produce. Autograded cells not l
 `scores` must get full points.
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 # Right formula, but exp without the max-shift: nan for logits near 1000.
 NAIVE_JACOBIAN = '''def softmax_jacobian(z):

@@ -4,7 +4,7 @@ Each student makes one mistake that real classes produce. Autograded cells not
 listed in `scores` must get full points.
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 # The textbook formula: right for ordinary logits, inf for [1000, 1000].
 NAIVE_LOGSUMEXP = '''def logsumexp(z, axis=-1):

@@ -4,7 +4,7 @@ Each student makes one mistake that real classes make. Autograded cells not list
 must get full points (or 0 for `based_on="blank"`).
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 # Max-shifted softmax, then the log of a probability that can underflow to 0.
 LOG_OF_SOFTMAX = '''def cross_entropy(logits, labels):

@@ -4,7 +4,7 @@ Each student makes one mistake that real classes produce. Autograded cells not l
 must get full points.
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 NO_SCALE = '''def attention(q, k, v, mask=None):
     scores = q @ np.swapaxes(k, -1, -2)

@@ -4,7 +4,7 @@ Each student makes one mistake that real classes make. Autograded cells not list
 must get full points (or 0 for `based_on="blank"`).
 """
 
-from softmax_grading.sandbox import Student
+from synthetic import Student
 
 # The textbook formula with no guard: two empty states give exp(-inf - (-inf)) = nan, and so
 # does an all -inf block; the blocked softmax built on it fails on leading -inf blocks.
