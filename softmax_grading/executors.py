@@ -1,0 +1,313 @@
+"""Run one function over many items concurrently, on local worker processes or a Dask cluster.
+
+The grader's unit of work is a picklable job and a module-level function that turns a job into
+a picklable result record (``softmax_grading.grade_one.grade_submission``). This module only
+knows "call ``function(item)`` somewhere else and bring back the result", so it is tested with
+toy functions. Its one entry point is :func:`run_all`::
+
+    run_all(grade_submission, jobs_to_grade,
+            on_result=gradebook_writer.record,       # called as on_result(job, result)
+            on_failure=gradebook_writer.record_error)  # called as on_failure(job, exception)
+
+Results come back as DATA: the callbacks run in the calling thread, one at a time, in the order
+the items finish, so the single trusted writer (which is not thread-safe) consumes them while
+the workers never touch the gradebook.
+
+Where the work runs:
+
+* ``scheduler=None`` (the default): a local pool of ``jobs`` worker processes (default: the
+  cores this process may use), started with the ``spawn`` method, which is safe when the caller
+  has threads. ``jobs=1`` is the same machinery with one worker process, so a crash is contained
+  exactly as with many workers.
+* ``scheduler="tcp://host:8786"`` (any string containing ``://``): a running Dask scheduler at
+  that address. Any other string is the path of a Dask scheduler file (the JSON file written by
+  ``dask scheduler --scheduler-file PATH``). The workers must be able to import ``function``'s
+  module (the course package installed on them).
+
+No job is lost to a dying worker:
+
+* Local pool: every worker slot is its own single-process ``ProcessPoolExecutor``. When a worker
+  process dies (killed, out of memory, segfault, ``os._exit``), only its pool breaks
+  (``BrokenProcessPool``): the item it was running is charged one crash and queued again on a
+  fresh pool, and the items running on the other workers are not disturbed. Because a pool runs
+  one item at a time, a crash is charged to the one item that was running, never to a bystander.
+  An item that has crashed its worker ``1 + crash_retries`` times is reported to ``on_failure``
+  as :class:`WorkerCrashed`; every other item still completes.
+* Dask: the scheduler notices a dead worker (its TCP connection closes) and reschedules that
+  worker's tasks on the surviving workers. A task that was assigned to more than
+  ``distributed.scheduler.allowed-failures`` dying workers (a scheduler setting, 3 by default;
+  Dask counts every task assigned to a dying worker, not only the one it was running) is given
+  up and arrives at ``on_failure`` as ``distributed.KilledWorker``.
+
+So an item may be started more than once (its worker died while running it; on Dask also when
+the worker holding its finished result died before the result was fetched): ``function`` must be
+safe to repeat, e.g. work in a fresh sandbox and return its record instead of writing anywhere.
+
+An exception raised by ``function`` itself is not retried anywhere: it goes to ``on_failure``
+(for the local pool with the worker's traceback text as its ``__cause__``; from Dask with the
+remote traceback attached).
+
+If a callback raises (or the caller is interrupted), :func:`run_all` stops: the local worker
+processes are terminated, outstanding Dask tasks are released, and the exception propagates.
+
+``spawn`` re-imports the caller's main module in each worker, so a script that calls
+:func:`run_all` must do so under ``if __name__ == "__main__":`` (``python -m softmax_grading``
+is fine as it is).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+__all__ = ["WorkerCrashed", "default_jobs", "local_cluster", "run_all"]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+#: Times an item whose worker process died is run again, on a fresh worker, before it is
+#: reported as :class:`WorkerCrashed` (local pool only; Dask uses its own allowed-failures).
+DEFAULT_CRASH_RETRIES = 2
+
+
+class WorkerCrashed(RuntimeError):
+    """The worker process running an item died, on every attempt (local pool).
+
+    ``attempts`` is how many times the item was started; ``__cause__`` is the last
+    ``BrokenProcessPool`` error.
+    """
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(
+            f"the worker process died while running this item, on each of {attempts} "
+            f"attempt{'s' if attempts != 1 else ''} (killed, out of memory, crashed or exited)"
+        )
+        self.attempts = attempts
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on: the local pool's default size."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_all(
+    function: Callable[[Item], Result],
+    items: Iterable[Item],
+    *,
+    on_result: Callable[[Item, Result], object],
+    on_failure: Callable[[Item, BaseException], object],
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    crash_retries: int = DEFAULT_CRASH_RETRIES,
+) -> None:
+    """Call ``function(item)`` for every item concurrently; hand each outcome to a callback.
+
+    ``function`` must be a picklable module-level function and every item picklable; results
+    and exceptions travel back by pickle too. For each item exactly one of
+    ``on_result(item, result)`` and ``on_failure(item, exception)`` is called, in the calling
+    thread, one call at a time, in completion order; ``item`` is the caller's own object.
+    Returns when every item has been reported.
+
+    ``jobs``: number of local worker processes (default :func:`default_jobs`; at most one per
+    item). ``scheduler``: run on a Dask cluster instead; a string containing ``://`` is a
+    scheduler address (``tcp://host:8786``), any other string the path of a scheduler file.
+    ``jobs`` is then not allowed (the cluster's workers set the concurrency).
+    ``crash_retries``: local pool only, how many times an item whose worker process died is
+    run again on a fresh worker before it is reported as :class:`WorkerCrashed`.
+
+    An item whose worker dies is run again (see the module docstring), so ``function`` must be
+    safe to repeat. An exception from ``function`` goes to ``on_failure`` and is not retried.
+    An exception from a callback stops the run (workers terminated, pending work dropped) and
+    propagates.
+    """
+    items = list(items)
+    if crash_retries < 0:
+        raise ValueError(f"crash_retries must be >= 0, not {crash_retries}")
+    if scheduler is not None:
+        if jobs is not None:
+            raise ValueError(
+                "jobs sizes the local pool; with a Dask scheduler the cluster's workers "
+                "set the concurrency"
+            )
+        if items:
+            _run_on_dask(function, items, scheduler, on_result, on_failure)
+        return
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, not {jobs}")
+    if items:
+        _run_locally(function, items, min(jobs, len(items)), crash_retries, on_result, on_failure)
+
+
+# --- Local pool --------------------------------------------------------------------------------
+
+
+def _new_pool() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now, killing the item it is running (used when the run is abandoned)."""
+    terminate_workers = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate_workers is not None:
+        terminate_workers()
+        return
+    # Python < 3.14 has no public way to stop a running worker: end the pool's processes
+    # ourselves (the pool notices, marks itself broken and cleans up).
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_locally(
+    function: Callable[[Item], Result],
+    items: list[Item],
+    jobs: int,
+    crash_retries: int,
+    on_result: Callable[[Item, Result], object],
+    on_failure: Callable[[Item, BaseException], object],
+) -> None:
+    # One single-process pool per worker slot ("lane"): a dying worker breaks only its own pool,
+    # so the item to blame is known and the other lanes keep running.
+    lanes: list[ProcessPoolExecutor | None] = [None] * jobs
+    idle = list(range(jobs))
+    pending = deque(range(len(items)))
+    crashes = [0] * len(items)
+    running: dict[Future, tuple[int, int]] = {}  # future -> (lane, item index)
+
+    def submit(lane: int, index: int) -> Future:
+        pool = lanes[lane]
+        if pool is not None:
+            try:
+                return pool.submit(function, items[index])
+            except BrokenProcessPool:
+                # Its worker died while idle: not this item's fault.
+                pool.shutdown(wait=True)
+        lanes[lane] = pool = _new_pool()
+        return pool.submit(function, items[index])
+
+    try:
+        while pending or running:
+            while pending and idle:
+                lane, index = idle.pop(), pending.popleft()
+                running[submit(lane, index)] = (lane, index)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                lane, index = running.pop(future)
+                idle.append(lane)
+                error = future.exception()
+                if isinstance(error, BrokenProcessPool):
+                    broken = lanes[lane]
+                    lanes[lane] = None
+                    if broken is not None:
+                        broken.shutdown(wait=True)
+                    crashes[index] += 1
+                    if crashes[index] <= crash_retries:
+                        pending.appendleft(index)
+                    else:
+                        crashed = WorkerCrashed(crashes[index])
+                        crashed.__cause__ = error
+                        on_failure(items[index], crashed)
+                elif error is not None:
+                    on_failure(items[index], error)
+                else:
+                    on_result(items[index], future.result())
+    except BaseException:
+        for pool in lanes:
+            if pool is not None:
+                _terminate(pool)
+        raise
+    finally:
+        for pool in lanes:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- Dask --------------------------------------------------------------------------------------
+
+
+def _connect(scheduler: str) -> Client:
+    from distributed import Client
+
+    if "://" in scheduler:
+        return Client(scheduler, set_as_default=False)
+    path = Path(scheduler)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no Dask scheduler file at {scheduler!r} (a scheduler address needs its "
+            "protocol, e.g. tcp://host:8786)"
+        )
+    return Client(scheduler_file=str(path), set_as_default=False)
+
+
+def _run_on_dask(
+    function: Callable[[Item], Result],
+    items: list[Item],
+    scheduler: str,
+    on_result: Callable[[Item, Result], object],
+    on_failure: Callable[[Item, BaseException], object],
+) -> None:
+    from distributed import as_completed
+
+    prefix = getattr(function, "__name__", "job")
+    keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in items]
+    index_of = {key: index for index, key in enumerate(keys)}
+    with _connect(scheduler) as client:
+        futures = client.map(function, items, key=keys, pure=False)
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                item = items[index_of[future.key]]
+                if future.status == "error":  # raised by function, or KilledWorker
+                    error = future.exception()
+                    on_failure(item, error.with_traceback(future.traceback()))
+                    continue
+                try:
+                    result = future.result()
+                except Exception as error:  # cancelled, lost, or result cannot be unpickled
+                    on_failure(item, error)
+                else:
+                    on_result(item, result)
+                future.release()  # the scheduler may forget it (and its result) now
+        finally:
+            client.cancel([future for future in futures if not future.done()])
+
+
+def local_cluster(n_workers: int = 2) -> LocalCluster:
+    """Start a Dask cluster on this machine for tests and benchmarks.
+
+    ``n_workers`` single-threaded worker processes (each under a nanny process) and a
+    scheduler, all on 127.0.0.1 over TCP (free ports), no dashboard. Use it as a context
+    manager and pass its ``scheduler_address`` as :func:`run_all`'s ``scheduler``::
+
+        with local_cluster(2) as cluster:
+            run_all(function, items, scheduler=cluster.scheduler_address, ...)
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        protocol="tcp://",
+        dashboard_address=None,
+        # The scheduler serves HTTP (/health, metrics) even without a dashboard: keep it local
+        # too, on a free port.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    )

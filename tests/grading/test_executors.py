@@ -1,0 +1,385 @@
+"""The machinery that runs a job function over many items: local process pool and Dask over TCP.
+
+The job functions here are toys defined in this module: worker processes import them by
+module name (the local pool's ``spawn`` children get this process's ``sys.path``; the Dask
+workers get this folder on ``PYTHONPATH``). ``distributed`` is imported only where a test needs
+it, so that a local worker importing this module starts fast.
+
+The fault tests kill a worker from inside the job, the first time it sees a marker item, so the
+kill always lands while that worker is running an item, however fast or slow the machine is;
+the marker file makes the retry succeed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from softmax_grading.executors import WorkerCrashed, local_cluster, run_all
+from softmax_grading.progress import Progress
+
+pytestmark = pytest.mark.grading
+
+HERE = Path(__file__).resolve().parent
+# Safety nets only: nothing here waits for a duration to pass.
+STARTUP_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 15
+
+
+# --- Toy job functions (module level, so they pickle by reference) ----------------------------
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def _record_attempt(log: str) -> None:
+    with open(log, "a") as file:
+        file.write(f"{os.getpid()}\n")
+
+
+def fail_on_three(job: tuple[int, str]) -> int:
+    """Raises for item 3, after writing one line per attempt to the log file."""
+    x, log = job
+    if x == 3:
+        _record_attempt(log)
+        raise ValueError("three is not allowed")
+    return x * x
+
+
+def kill_once(job: tuple[int, str | None]) -> tuple[int, int]:
+    """SIGKILLs its own process the first time it runs a marked item; then computes normally."""
+    x, marker = job
+    if marker is not None and not os.path.exists(marker):
+        Path(marker).write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x, os.getpid()
+
+
+def kill_always(job: tuple[int, str | None]) -> tuple[int, int]:
+    """SIGKILLs its own process every time it runs a marked item (logging each attempt)."""
+    x, log = job
+    if log is not None:
+        _record_attempt(log)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x, os.getpid()
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+class Collector:
+    """Callbacks that record what run_all reports, and the thread each call came from."""
+
+    def __init__(self) -> None:
+        self.results: dict = {}
+        self.failures: dict = {}
+        self.threads: set[int] = set()
+
+    def on_result(self, item, result) -> None:
+        assert item not in self.results and item not in self.failures
+        self.threads.add(threading.get_ident())
+        self.results[item] = result
+
+    def on_failure(self, item, error: BaseException) -> None:
+        assert item not in self.results and item not in self.failures
+        self.threads.add(threading.get_ident())
+        self.failures[item] = error
+
+    def run(self, function, items, **options) -> Collector:
+        run_all(function, items, on_result=self.on_result, on_failure=self.on_failure, **options)
+        assert self.threads <= {threading.get_ident()}
+        return self
+
+
+# --- Local process pool ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_local_results_equal_a_serial_run(jobs):
+    items = list(range(12))
+    outcome = Collector().run(square_and_pid, items, jobs=jobs)
+    assert not outcome.failures
+    assert {x: r[0] for x, r in outcome.results.items()} == {x: square(x) for x in items}
+    pids = {pid for _, pid in outcome.results.values()}
+    assert os.getpid() not in pids  # jobs=1 too runs in a worker process
+    assert len(pids) <= jobs
+    assert not multiprocessing.active_children()  # every worker was shut down
+
+
+def test_local_exception_goes_to_on_failure_once_and_the_others_complete(tmp_path):
+    log = str(tmp_path / "attempts")
+    items = [(x, log) for x in range(8)]
+    outcome = Collector().run(fail_on_three, items, jobs=2)
+    assert set(outcome.failures) == {(3, log)}
+    error = outcome.failures[(3, log)]
+    assert isinstance(error, ValueError) and "three" in str(error)
+    assert "fail_on_three" in str(error.__cause__)  # the worker's traceback comes along
+    assert outcome.results == {(x, log): x * x for x in range(8) if x != 3}
+    assert len(Path(log).read_text().splitlines()) == 1  # a raising job is not retried
+
+
+def test_local_killed_worker_its_item_is_graded_on_a_fresh_worker(tmp_path):
+    marker = str(tmp_path / "killed-once")
+    items = [(x, marker if x == 5 else None) for x in range(10)]
+    outcome = Collector().run(kill_once, items, jobs=2)
+    assert not outcome.failures
+    assert {x: r[0] for (x, _), r in outcome.results.items()} == {x: x * x for x in range(10)}
+    killed = int(Path(marker).read_text())
+    assert outcome.results[(5, marker)][1] != killed  # finished by another process
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_local_item_that_always_kills_its_worker_is_reported_after_bounded_retries(
+    tmp_path, jobs
+):
+    log = str(tmp_path / "attempts")
+    items = [(x, log if x == 2 else None) for x in range(6)]
+    outcome = Collector().run(kill_always, items, jobs=jobs, crash_retries=1)
+    assert set(outcome.failures) == {(2, log)}
+    error = outcome.failures[(2, log)]
+    assert isinstance(error, WorkerCrashed) and error.attempts == 2
+    assert len(Path(log).read_text().splitlines()) == 2  # first try + crash_retries
+    assert {x for x, _ in outcome.results} == {0, 1, 3, 4, 5}
+
+
+def test_local_callback_error_stops_the_run_and_its_workers():
+    def on_result(item, result):
+        raise RuntimeError("the gradebook is full")
+
+    with pytest.raises(RuntimeError, match="gradebook"):
+        run_all(square, range(6), jobs=2, on_result=on_result, on_failure=on_result)
+    assert not multiprocessing.active_children()
+
+
+def test_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match="jobs"):
+        run_all(square, [1], jobs=0, on_result=print, on_failure=print)
+    with pytest.raises(ValueError, match="jobs"):
+        run_all(square, [1], jobs=2, scheduler="tcp://127.0.0.1:1", on_result=print,
+                on_failure=print)
+    with pytest.raises(FileNotFoundError, match="tcp://"):
+        run_all(square, [1], scheduler=str(tmp_path / "missing.json"), on_result=print,
+                on_failure=print)
+    run_all(square, [], on_result=print, on_failure=print)  # nothing to do, nothing started
+
+
+# --- Dask: a real scheduler and worker processes on 127.0.0.1 over TCP -----------------------
+
+
+class DaskCluster:
+    """``dask scheduler`` and ``dask worker --no-nanny`` subprocesses sharing a scheduler file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.scheduler_file = directory / "scheduler.json"
+        python_path = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path)}
+        self.workers: list[subprocess.Popen] = []
+        self.scheduler = self._start(
+            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+            "--dashboard-address", "127.0.0.1:0",  # its HTTP server (/health) runs regardless
+            "--scheduler-file", str(self.scheduler_file),
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            try:  # the scheduler writes the file once it listens (not atomically)
+                self.address = json.loads(self.scheduler_file.read_text())["address"]
+                break
+            except (FileNotFoundError, json.JSONDecodeError) as error:
+                if self.scheduler.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the Dask scheduler did not start:\n{self.logs()}"
+                    ) from error
+                time.sleep(0.05)
+        from distributed import Client
+
+        self.client = Client(scheduler_file=str(self.scheduler_file), set_as_default=False,
+                             timeout=STARTUP_TIMEOUT_SECONDS)
+
+    def _start(self, name: str, *arguments: str) -> subprocess.Popen:
+        with open(self.directory / f"{name}.log", "w") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "dask", *arguments], cwd=self.directory,
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def logs(self) -> str:
+        return "\n".join(f"== {p.name}\n{p.read_text()}" for p in self.directory.glob("*.log"))
+
+    def worker_names(self) -> set[str]:
+        """Names of the workers the scheduler knows."""
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        return {str(info["name"]) for info in workers.values()}
+
+    def ensure_workers(self, count: int) -> None:
+        """Start workers until ``count`` are alive and the scheduler knows exactly those."""
+        for worker in self.workers:
+            worker.poll()  # reap a killed one
+        while sum(w.returncode is None for w in self.workers) < count:
+            name = f"worker-{len(self.workers)}"
+            self.workers.append(self._start(
+                name, "worker", "--name", name, "--nthreads", "1",
+                "--no-nanny", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                "--host", "127.0.0.1",
+                "--local-directory", str(self.directory),
+                "--scheduler-file", str(self.scheduler_file),
+            ))
+        alive = {f"worker-{i}" for i, w in enumerate(self.workers) if w.returncode is None}
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while self.worker_names() != alive:
+            if time.monotonic() > deadline or any(
+                w.poll() is not None for i, w in enumerate(self.workers) if f"worker-{i}" in alive
+            ):
+                raise RuntimeError(f"the Dask workers did not register:\n{self.logs()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.client.close()
+        processes = [*self.workers, self.scheduler]
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    cluster = None
+    try:
+        cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture
+def dask(dask_cluster):
+    """The module's cluster with two live worker processes (a test may kill one)."""
+    dask_cluster.ensure_workers(2)
+    return dask_cluster
+
+
+def test_dask_runs_on_separate_worker_processes_over_tcp(dask):
+    workers = dask.client.scheduler_info(n_workers=-1)["workers"]
+    assert len(workers) == 2
+    assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
+    pids = set(dask.client.run(os.getpid).values())
+    assert pids == {w.pid for w in dask.workers if w.poll() is None}  # our subprocesses
+    assert len(pids) == 2 and os.getpid() not in pids
+
+    items = list(range(12))
+    outcome = Collector().run(square_and_pid, items, scheduler=str(dask.scheduler_file))
+    assert not outcome.failures
+    assert {x: r[0] for x, r in outcome.results.items()} == {x: square(x) for x in items}
+    assert {pid for _, pid in outcome.results.values()} <= pids
+
+
+def test_dask_by_address_exception_goes_to_on_failure(dask, tmp_path):
+    assert dask.address.startswith("tcp://127.0.0.1:")
+    log = str(tmp_path / "attempts")
+    items = [(x, log) for x in range(8)]
+    outcome = Collector().run(fail_on_three, items, scheduler=dask.address)
+    assert set(outcome.failures) == {(3, log)}
+    assert isinstance(outcome.failures[(3, log)], ValueError)
+    assert outcome.results == {(x, log): x * x for x in range(8) if x != 3}
+    assert len(Path(log).read_text().splitlines()) == 1
+
+
+def test_dask_killed_worker_its_items_complete_on_the_other(dask, tmp_path):
+    marker = str(tmp_path / "killed-once")
+    items = [(x, marker if x == 4 else None) for x in range(10)]
+    outcome = Collector().run(kill_once, items, scheduler=dask.address)
+    assert not outcome.failures
+    assert {x: r[0] for (x, _), r in outcome.results.items()} == {x: x * x for x in range(10)}
+
+    killed = int(Path(marker).read_text())
+    victim = next(w for w in dask.workers if w.pid == killed)
+    assert victim.wait(timeout=STOP_TIMEOUT_SECONDS) == -signal.SIGKILL
+    survivor = outcome.results[(4, marker)][1]
+    assert survivor != killed
+    assert survivor in {w.pid for w in dask.workers if w.poll() is None}
+
+
+def test_local_cluster_helper_starts_worker_processes_over_tcp():
+    from distributed import Client
+
+    with local_cluster(2) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        outcome = Collector().run(square_and_pid, range(6), scheduler=cluster.scheduler_address)
+        with Client(cluster, set_as_default=False) as client:
+            pids = set(client.run(os.getpid).values())
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert {x: r[0] for x, r in outcome.results.items()} == {x: x * x for x in range(6)}
+    assert {pid for _, pid in outcome.results.values()} <= pids
+
+
+# --- Progress ----------------------------------------------------------------------------------
+
+
+def test_progress_is_quiet_off_a_terminal_then_prints_one_summary(capsys):
+    with Progress(3, "grading", unit="submission") as progress:  # the captured, non-tty stderr
+        progress.advance()
+        progress.advance(failed=True)
+        assert capsys.readouterr().err == ""
+        progress.advance()
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("\n") == 1
+    assert err.startswith("grading: 3/3 done, 1 failed, in ")
+    assert "submission/s" in err
+
+
+def test_progress_draws_a_bar_on_a_real_terminal():
+    controller, terminal = pty.openpty()  # reports a width of 0: the bar must still show
+    try:
+        with open(terminal, "w", closefd=False) as stream:
+            with Progress(2, "grading", file=stream) as progress:
+                assert progress.live
+                progress.advance()
+                progress.advance(failed=True)
+        output = b""
+        while select.select([controller], [], [], 5)[0]:
+            chunk = os.read(controller, 65536)
+            output += chunk
+            if b"2/2" in output and output.endswith(b"\n"):
+                break
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert b"\r" in output and b"2/2" in output and b"1 failed" in output
+
+
+def test_progress_draws_a_bar_when_forced():
+    stream = io.StringIO()
+    with Progress(4, "grading", file=stream, live=True) as progress:
+        for failed in (False, True, True, False):
+            progress.advance(failed=failed)
+        progress.note("one line for the log")
+    text = stream.getvalue()
+    assert "\r" in text
+    final = text.rsplit("\r", 1)[-1]
+    assert "grading" in final and "4/4" in final and "2 failed" in final
+    assert "one line for the log" in text
