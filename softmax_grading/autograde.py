@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,7 +152,11 @@ class Writer:
         saved = manual_grades.save(self.course, job.assignment, job.student)
         PENDING[(job.student, job.assignment, job.notebook)] = result
         try:
-            outcome = self.api.autograde(job.assignment, job.student, force=True, create=True)
+            with warnings.catch_warnings():
+                # nbgrader's own session handling warns about every new submission (harmless).
+                warnings.filterwarnings("ignore", message=".*not in session.*")
+                outcome = self.api.autograde(job.assignment, job.student, force=True,
+                                             create=True)
         finally:
             PENDING.pop((job.student, job.assignment, job.notebook), None)
         if not outcome.get("success"):

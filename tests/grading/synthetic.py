@@ -9,6 +9,7 @@ student would. This module builds them.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -22,6 +23,11 @@ from softmax_grading.cli import release
 from softmax_grading.layout import Course
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ALL_ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if p.is_dir())
+# While writing one assignment, grade only it: SOFTMAX_GRADING_ONLY=ch03_jacobian pytest ...
+ASSIGNMENTS = [a for a in ALL_ASSIGNMENTS
+               if not os.environ.get("SOFTMAX_GRADING_ONLY")
+               or a in os.environ["SOFTMAX_GRADING_ONLY"].split(",")]
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 _MARK_SCHEME = re.compile(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===", re.S)
 

@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
+import json
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from synthetic import ASSIGNMENTS, Student, expected_scores, submit
 
 from softmax_grading import leaks
-from softmax_grading.sandbox import Student, expected_scores, make_course, submit
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if p.is_dir())
-# While writing one assignment, grade only it: SOFTMAX_GRADING_ONLY=ch03_jacobian pytest ...
-if os.environ.get("SOFTMAX_GRADING_ONLY"):
-    ASSIGNMENTS = [a for a in ASSIGNMENTS if a in os.environ["SOFTMAX_GRADING_ONLY"].split(",")]
 CASES = Path(__file__).parent / "cases"
-# Long enough for every reference solution on a slow machine, short enough that
-# the infinite-loop student does not dominate the run.
-CELL_TIMEOUT_SECONDS = 20
 
 
 def _load_students(assignment: str) -> list[Student]:
@@ -55,32 +46,26 @@ PAIRS = [(a, s) for a in ASSIGNMENTS for s in STUDENTS[a]]
 
 def _student_id(assignment: str, student: Student) -> str:
     # nbgrader's students are global to a course: prefix them per assignment.
-    return f"{assignment}-{student.name}"
-
-
-def _grade_assignment(root: Path, assignment: str):
-    """Release, submit and grade one assignment in its own course folder."""
-    course = make_course(root / assignment, [assignment])
-    for student in STUDENTS[assignment]:
-        submit(course, assignment, Student(**{**student.__dict__,
-                                              "name": _student_id(assignment, student)}))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(
-        [sys.executable, "-m", "softmax_grading", "grade", assignment,
-         "--to", f"grades-{assignment}.csv", f"--Execute.timeout={CELL_TIMEOUT_SECONDS}"],
-        cwd=course.root, env=env, capture_output=True, text=True,
-    )
-    return course, result
+    return f"e2e-{assignment}-{student.name}"
 
 
 @pytest.fixture(scope="module")
-def graded_courses(tmp_path_factory):
-    """Assignment -> (course, completed `grade` command), graded two at a time."""
-    root = tmp_path_factory.mktemp("courses")
-    # One course folder per assignment, so two nbgrader runs never share a gradebook.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = pool.map(lambda a: _grade_assignment(root, a), ASSIGNMENTS)
-        return dict(zip(ASSIGNMENTS, results, strict=True))
+def graded_courses(released_course, grading_env):
+    """Assignment -> (course, completed `grade` command); each graded with the parallel grader."""
+    course = released_course
+    results = {}
+    for assignment in ASSIGNMENTS:
+        students = STUDENTS[assignment]
+        for student in students:
+            submit(course, assignment, Student(**{**student.__dict__,
+                                                  "name": _student_id(assignment, student)}))
+        command = [sys.executable, "-m", "softmax_grading", "grade", assignment,
+                   "--to", f"grades-{assignment}.csv", "--jobs", "2"]
+        for student in students:
+            command += ["--student", _student_id(assignment, student)]
+        results[assignment] = (course, subprocess.run(command, cwd=course.root, env=grading_env,
+                                                      capture_output=True, text=True))
+    return results
 
 
 @pytest.mark.parametrize(("assignment", "student"), PAIRS,
@@ -120,7 +105,7 @@ def test_feedback_points_at_the_mistake(graded_courses, assignment, student):
 def test_feedback_shows_no_tests_or_solutions(graded_courses, assignment):
     course, _ = graded_courses[assignment]
     secrets = leaks.secret_lines(course.root / "solutions" / assignment / f"{assignment}.ipynb")
-    pages = sorted((course.root / "feedback").glob(f"{assignment}-*/{assignment}/*.html"))
+    pages = sorted((course.root / "feedback").glob(f"e2e-{assignment}-*/{assignment}/*.html"))
     assert pages, "no feedback was generated"
     for page in pages:
         student_id = page.parent.parent.name
@@ -145,10 +130,23 @@ def test_every_student_is_in_the_export(graded_courses, assignment):
 
 def test_broken_submission_is_reported_by_name(graded_courses):
     broken = [(a, s) for a, s in PAIRS if s.raw is not None]
-    if not broken and os.environ.get("SOFTMAX_GRADING_ONLY"):
+    if not broken and len(ASSIGNMENTS) < 8:
         pytest.skip("the selected assignments have no unreadable submission")
     assert broken, "the pilot must include an unreadable submission"
     for assignment, student in broken:
         _, result = graded_courses[assignment]
         assert result.returncode == 1, "an ungraded submission must make the command fail"
         assert f"NOT GRADED: {_student_id(assignment, student)}" in result.stdout
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, assignment):
+    """Honest students look honest: no integrity flag, timeout or edited-cell note (issue: noise)."""
+    course, result = graded_courses[assignment]
+    report = json.loads((course.root / "reports" / assignment / "report.json").read_text())
+    for name in ("reference", "blank"):
+        entry = report["students"][f"e2e-{assignment}-{name}"]
+        assert entry["flags"] == [] and entry["timeouts"] == [], entry
+        assert entry["edited_locked_cells"] == [] and entry["sandbox"] is True, entry
+        assert entry["feedback"] == "written", entry
+    assert "has changed" not in result.stderr + result.stdout

@@ -6,16 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from synthetic import ASSIGNMENTS
 
 from softmax_grading import leaks
-from softmax_grading.sandbox import make_course
 
 pytestmark = pytest.mark.grading
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO_ROOT / "solutions"
 EXERCISES = REPO_ROOT / "exercises"
-ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
 
 # Fields that may differ between two releases of the same source without any
 # change a student could see: the Python version Jupyter records, for one.
@@ -30,13 +29,14 @@ def _comparable(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fresh_release(tmp_path_factory):
-    return make_course(tmp_path_factory.mktemp("release"), ASSIGNMENTS)
+def fresh_release(released_course):
+    return released_course
 
 
 def test_every_source_has_a_release():
     released = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
-    assert released == ASSIGNMENTS, "run `python3 run.py release` and commit exercises/"
+    sources = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
+    assert released == sources, "run `python3 run.py release` and commit exercises/"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from synthetic import Student, submit
 
 from softmax_grading.cli import main as grading_main
-from softmax_grading.sandbox import Student, make_course, submit
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -24,8 +24,8 @@ NAIVE = """def softmax(z, axis=-1):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return make_course(tmp_path_factory.mktemp("course"), [PILOT])
+def course(released_course):
+    return released_course
 
 
 def _nbgrader(course, *arguments):
@@ -81,24 +81,43 @@ def test_collect_unpacks_a_canvas_download(course, tmp_path):
         assert (submit_dir / student / PILOT / f"{PILOT}.ipynb").exists(), student
 
 
-def test_regression_regrading_keeps_manual_scores_and_comments(course):
-    # `nbgrader autograde --force` alone resets every manual score to None.
-    submit(course, PILOT, Student("regrade"))
+def _grade(course, *arguments):
     cwd = Path.cwd()
     try:
         os.chdir(course.root)
-        grading_main(["autograde", PILOT])
-        with Gradebook(course.db_url) as gradebook:
-            grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "regrade")
-            grade.manual_score = 1.5
-            comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
-            comment.manual_comment = "Good point about calibration."
-            gradebook.db.commit()
-        grading_main(["autograde", PILOT])
+        return grading_main(["autograde", PILOT, "--jobs", "1", *arguments])
     finally:
         os.chdir(cwd)
+
+
+def test_regression_regrading_keeps_manual_scores_and_comments(course):
+    # `nbgrader autograde --force` alone resets every manual score to None.
+    submit(course, PILOT, Student("regrade"))
+    _grade(course, "--student", "regrade")
+    with Gradebook(course.db_url) as gradebook:
+        grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "regrade")
+        grade.manual_score = 1.5
+        comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
+        comment.manual_comment = "Good point about calibration."
+        gradebook.db.commit()
+    _grade(course, "--student", "regrade", "--force")
     with Gradebook(course.db_url) as gradebook:
         grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "regrade")
         comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
         assert grade.manual_score == 1.5
         assert comment.manual_comment == "Good point about calibration."
+
+
+def test_a_second_run_skips_what_is_graded_and_unchanged(course, capsys):
+    submit(course, PILOT, Student("resume-same"))
+    submit(course, PILOT, Student("resume-changed", answers={"softmax_impl": NAIVE}))
+    _grade(course, "--student", "resume-same", "--student", "resume-changed")
+    capsys.readouterr()
+    # The student fixes the solution; the other submission is untouched.
+    submit(course, PILOT, Student("resume-changed"))
+    _grade(course, "--student", "resume-same", "--student", "resume-changed")
+    assert "graded 1, skipped 1 already graded and unchanged" in capsys.readouterr().out
+    with Gradebook(course.db_url) as gradebook:
+        assert gradebook.find_submission(PILOT, "resume-changed").score == 8.0
+    _grade(course, "--student", "resume-same", "--force")
+    assert "graded 1, skipped 0" in capsys.readouterr().out

@@ -1,0 +1,35 @@
+"""One released course per test run, shared by every grading test that needs one.
+
+Releasing creates the gradebook (nbgrader runs its migrations) and generates
+every assignment, which is the slow part of building a course; the tests then
+add their own students, with names that never collide, and grade them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from synthetic import ASSIGNMENTS, make_course
+
+# Short CPU limits keep the runaway students cheap; every reference solution needs far less.
+TEST_LIMITS = """
+c.Sandbox.cpu_seconds_per_cell = 10
+c.Sandbox.wall_seconds_per_cell = 120
+"""
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(TEST_LIMITS)
+    return course
+
+
+@pytest.fixture(scope="session")
+def grading_env():
+    """The environment for `python -m softmax_grading` in a subprocess (nbgrader needs alembic)."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
