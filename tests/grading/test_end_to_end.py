@@ -141,7 +141,7 @@ def test_broken_submission_is_reported_by_name(graded_courses):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, assignment):
-    """Honest students look honest: no integrity flag, timeout or edited-cell note (issue: noise)."""
+    """Honest students look honest: no integrity flag, timeout or edited-cell note."""
     course, result = graded_courses[assignment]
     report = json.loads((course.root / "reports" / assignment / "report.json").read_text())
     for name in ("reference", "blank"):
