@@ -50,6 +50,12 @@ c.Sandbox.cpu_seconds_per_cell = 60
 c.Sandbox.memory_mb = 2048
 c.Sandbox.max_processes = 64
 
+# `nbgrader validate`, the students' self-check, runs a notebook in an ordinary Jupyter kernel
+# (no sandbox: it is the student's own code on the student's own machine). Generous wall-clock
+# limits, so a slow or busy machine does not report a timeout for a correct notebook.
+c.Execute.timeout = 300
+c.Execute.startup_timeout = 300
+
 # A test cell the student deleted is put back from the gradebook and run, so
 # deleting a failing test earns nothing and loses nothing.
 c.OverwriteCells.add_missing_cells = True
