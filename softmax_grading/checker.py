@@ -104,8 +104,18 @@ class _Remote:
             raise _student_exception(reply["error"])
         if "unsupported" in reply:
             return {"result": Unsupported(f"the value {self.name} returned"), "warnings": []}
-        for key, value in reply.get("changed", {}).items():
-            original = args[key] if isinstance(key, int) else kwargs.get(key)
+        for entry in reply.get("changed", []):
+            # The call modified an array argument in place: so do the caller's arrays, as they
+            # would have been modified had the function run here.
+            if type(entry) is not list or len(entry) != 2:
+                continue
+            key, value = entry
+            if type(key) is int and 0 <= key < len(args):
+                original = args[key]
+            elif type(key) is str:
+                original = kwargs.get(key)
+            else:
+                continue
             if isinstance(original, np.ndarray) and isinstance(value, np.ndarray) and \
                     value.shape == original.shape and original.flags.writeable:
                 np.copyto(original, value, casting="unsafe")

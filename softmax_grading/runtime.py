@@ -259,8 +259,9 @@ class Runtime:
                               f"it used more than {self.cpu_limit:g} s of CPU time"}}
         except BaseException as error:  # the student's exception, whatever it is, goes back
             return {"error": _describe_error(error)}
-        changed = {key: value for key, value in _arrays(args, kwargs)
-                   if key in before and not _same(before[key], value)}
+        # (position or keyword, new value) of every array argument the call modified.
+        changed = [[key, value] for key, value in _arrays(args, kwargs)
+                   if key in before and not _same(before[key], value)]
         return {"result": result, "warnings": [str(w.message)[:500] for w in caught],
                 "changed": changed}
 
