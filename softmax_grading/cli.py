@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         pages = None
         if arguments.step == "grade":
             pages = feedback.generate(course, arguments.assignment,
-                                      course.students(arguments.assignment))
+                                      arguments.student or course.students(arguments.assignment))
             for student, reason in pages.withheld.items():
                 print(f"FEEDBACK WITHHELD: {student}: {reason}", flush=True)
             export(course, arguments.to)
