@@ -61,11 +61,10 @@ def _student(gradebook, course, assignment, student, run, feedback) -> dict:
             entry["parts"][grade.name] = part
             if grade.needs_manual_grade:
                 entry["manual_pending"].append(grade.name)
-    if feedback is not None:
-        if student in feedback.withheld:
-            entry["feedback"] = f"withheld: {feedback.withheld[student]}"
-        elif student in feedback.written:
-            entry["feedback"] = "written"
+    if feedback is not None and student in feedback.withheld:
+        entry["feedback"] = f"withheld: {feedback.withheld[student]}"
+    elif any(course.feedback(student, assignment).glob("*.html")):
+        entry["feedback"] = "written"
     return entry
 
 
