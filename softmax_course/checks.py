@@ -7,17 +7,35 @@ hint written by the exercise author, *where to look*. No message contains the
 expected value, and the checks are generic, so this module can be public: the
 specific hidden inputs live only in the instructor's notebooks.
 
-Two details matter for autograding with nbgrader:
+Details that matter for autograding with nbgrader:
 
 * nbgrader scores a test cell 0 if it writes anything to stderr, and a naive
   softmax on large logits makes NumPy warn about overflow. Every call into a
   student's function therefore runs under :func:`quiet`, which records
   warnings instead of printing them; a recorded warning becomes part of the
   failure message when it explains the failure.
+* At grading time a student's function may live in another process. The
+  grader then hands the test cells a *proxy*: an object with ``__name__``,
+  ``__call__`` and a ``__grading_remote__`` attribute whose ``call``,
+  ``delegated_calls`` and ``peak_memory`` methods run the matching helper of
+  this module in the student's process and send back plain data (or the
+  student's exception). Every helper here that runs a student's function
+  accepts both a proxy and an ordinary function, and behaves the same, so
+  test cells never look inside a student's function themselves: memory is
+  measured with :func:`peak_memory`, library calls are found with
+  :func:`forbid_delegation`, crashes and warnings come from :func:`call`.
+* :func:`compare` gives the student's function and the reference each their
+  own deep copy of the arguments, so a function that works in place on its
+  input is judged on its result. :func:`delegated_calls` and
+  :func:`peak_memory` pass copies too. :func:`call` passes the caller's
+  objects, so a test can check whether the student's function modified them.
 * A part that asks for an implementation must not be passed by calling a
   library's softmax. :func:`forbid_delegation` watches every call the
-  student's function makes, so renaming a library function first does not
-  hide it.
+  student's function makes and recognises the course's functions (private
+  helpers and class methods included) and SciPy's, PyTorch's and JAX's
+  softmax family, under any name, and even as a fresh copy of their source.
+  A function that starts a thread or a process, or turns off the call
+  tracer, fails the check, because its calls cannot be watched.
 
 Examples
 --------
@@ -34,14 +52,29 @@ Examples
 Traceback (most recent call last):
 ...
 softmax_course.checks.CheckFailure: naive returned nan for logits near 1000: did you subtract...
+>>> checks.forbid_delegation(lambda z: reference(z) * 1.0, np.zeros(3))  # honest: passes
+>>> import scipy.special
+>>> renamed = scipy.special.softmax
+>>> checks.delegated_calls(lambda z: renamed(z), np.zeros(3))
+['scipy.special.softmax']
 """
 
 from __future__ import annotations
 
+import _thread
+import bisect
 import contextlib
+import copy
+import dataclasses
+import dis
+import functools
+import hashlib
 import importlib
 import inspect
+import pkgutil
 import sys
+import threading
+import tracemalloc
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -55,8 +88,11 @@ __all__ = [
     "check_answer",
     "check_choice",
     "compare",
+    "delegated_calls",
     "expect",
     "forbid_delegation",
+    "label_of",
+    "peak_memory",
     "quiet",
 ]
 
@@ -100,32 +136,79 @@ def _name_of(function: Callable[..., Any]) -> str:
     return getattr(function, "__name__", None) or type(function).__name__
 
 
+# --- running a student's function: here, or in the student's process ---------------------
+
+
+def _dispatch(function: Any, method: str, args: tuple, kwargs: dict, *extra: Any) -> Any:
+    """Run the measurement `method` ("call", "delegated_calls" or "peak_memory") on `function`.
+
+    A grading proxy carries ``__grading_remote__``, whose method of the same name runs the
+    measurement in the student's process and returns plain data; an ordinary function is
+    measured here, by the ``_*_here`` function of the same name.
+    """
+    remote = getattr(function, "__grading_remote__", None)
+    if remote is not None:
+        return getattr(remote, method)(args, kwargs, *extra)
+    return _HERE[method](function, args, kwargs, *extra)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReportedWarning:
+    """A warning recorded in the student's process, as the grader reports it: its text."""
+
+    message: str
+    category: type[Warning] = RuntimeWarning
+
+
+def _copies(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Deep copies of the arguments; callables (functions, proxies, methods) are not copied."""
+    memo = {id(value): value for value in (*args, *kwargs.values()) if callable(value)}
+    return copy.deepcopy((args, kwargs), memo)
+
+
+@contextlib.contextmanager
+def _reported(name: str, case: str) -> Iterator[None]:
+    """Turn an exception from a student's function into the failure message that explains it."""
+    try:
+        yield
+    except NotImplementedError:
+        raise CheckFailure(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` "
+            "with your code."
+        ) from None
+    except Exception as error:  # a student's bug, reported as a failed check
+        raise CheckFailure(f"{name} raised {type(error).__name__} for {case}: {error}") from None
+
+
+def _call_here(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, list]:
+    with quiet() as caught:
+        result = function(*args, **kwargs)
+    return result, list(caught)
+
+
 def call(function: Callable[..., Any], *args: Any, case: str, **kwargs: Any) -> tuple[Any, list]:
     """Call a student's function quietly and turn crashes into helpful failures.
 
-    Returns ``(result, warnings)``. A ``NotImplementedError`` becomes "not
-    implemented yet"; any other exception is reported with its type and
-    message together with the `case` that triggered it.
+    Returns ``(result, warnings)``: each warning has a ``message`` (``str()`` of
+    it is the text, such as "overflow encountered in exp") and a ``category``.
+    A ``NotImplementedError`` becomes "not implemented yet"; any other exception
+    is reported with its type and message together with the `case` that
+    triggered it.
+
+    Unlike :func:`compare`, this passes the caller's own objects, not copies, so
+    a test can check afterwards whether the function modified its input (a
+    grading proxy writes the changes the student's process made to array
+    arguments back into the caller's arrays).
     """
     name = _name_of(function)
     expect(callable(function),
            f"{name} should be a function, but it is a {type(function).__name__}.")
-    with quiet() as caught:
-        try:
-            result = function(*args, **kwargs)
-        except NotImplementedError:
-            raise CheckFailure(
-                f"{name} is not implemented yet: replace `raise NotImplementedError()` "
-                "with your code."
-            ) from None
-        except Exception as error:  # a student's bug, reported as a failed check
-            raise CheckFailure(
-                f"{name} raised {type(error).__name__} for {case}: {error}"
-            ) from None
-    return result, list(caught)
+    with _reported(name, case):
+        result, caught = _dispatch(function, "call", args, kwargs)
+    return result, [w if hasattr(w, "message") else _ReportedWarning(str(w)) for w in caught]
 
 
-def _warning_note(caught: list[warnings.WarningMessage]) -> str:
+def _warning_note(caught: list) -> str:
     messages = sorted({str(w.message) for w in caught})
     return f" (NumPy warned: {'; '.join(messages)})" if messages else ""
 
@@ -143,17 +226,22 @@ def compare(
 ) -> None:
     """Check ``function(*args, **kwargs)`` against ``reference(*args, **kwargs)``.
 
-    The checks run in order, and the first that fails explains itself:
-    the call succeeds; the result is an array of the right shape (and dtype,
-    if `check_dtype`); it has no NaN or infinity where the reference has
-    none; its values are close. Messages name the `case` ("logits near
+    The student's function and the reference each get their own deep copy of
+    the arguments, so a function that works in place on its input (``z -=
+    z.max()``) is judged on what it returns, and the caller's arrays are left
+    as they were. The checks run in order, and the first that fails explains
+    itself: the call succeeds; the result is an array of the right shape (and
+    dtype, if `check_dtype`); it has no NaN or infinity where the reference
+    has none; its values are close. Messages name the `case` ("logits near
     1000", "a batch along axis 0") and end with the author's `hint`. They
     report the size of the error, never the expected numbers.
     """
     name = _name_of(function)
-    result, caught = call(function, *args, case=case, **kwargs)
+    reference_args, reference_kwargs = _copies(args, kwargs)
+    student_args, student_kwargs = _copies(args, kwargs)
+    result, caught = call(function, *student_args, case=case, **student_kwargs)
     with quiet():
-        expected = np.asarray(reference(*args, **kwargs))
+        expected = np.asarray(reference(*reference_args, **reference_kwargs))
     hint_text = f": {hint}" if hint else "."
     expect(
         result is not None,
@@ -258,7 +346,53 @@ def check_choice(
     expect(value == expected, f"`{name}` is not the right choice.{hint_text}")
 
 
-# --- delegation -----------------------------------------------------------------------
+# --- memory -------------------------------------------------------------------------------
+
+
+def _peak_memory_here(function: Callable[..., Any], args: tuple, kwargs: dict) -> int:
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        with quiet():
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            function(*args, **kwargs)
+            peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    return max(0, peak - before)
+
+
+def peak_memory(
+    function: Callable[..., Any], *args: Any, case: str | None = None, **kwargs: Any
+) -> int:
+    """Bytes allocated at the peak of ``function(*args, **kwargs)``, beyond what it started with.
+
+    Measured with :mod:`tracemalloc`, which sees NumPy's array buffers and
+    Python's objects (started and stopped around the call, or, if it is
+    already tracing, left running with only its peak reset). The call runs
+    under :func:`quiet` on deep copies of the arguments; its result counts
+    while it exists, since it is allocated during the call.
+
+    With a `case`, a crash gives the same failure as :func:`call` ("not
+    implemented yet", "raised ValueError for <case>: ..."). Without one the
+    student's exception propagates unchanged: that is what the grader's proxy
+    runs in the student's process, so that the checks can report the crash
+    with its case.
+    """
+    name = _name_of(function)
+    expect(callable(function),
+           f"{name} should be a function, but it is a {type(function).__name__}.")
+    args, kwargs = _copies(args, kwargs)
+    if case is None:
+        return int(_dispatch(function, "peak_memory", args, kwargs))
+    with _reported(name, case):
+        return int(_dispatch(function, "peak_memory", args, kwargs))
+
+
+# --- delegation: which functions are forbidden --------------------------------------------
 
 # Library functions an implementation exercise must not call. Modules that are
 # not installed are skipped; torch and jax are only checked when the student's
@@ -276,59 +410,264 @@ _LIBRARY_FUNCTIONS = {
     "jax.nn": ["softmax", "log_softmax", "sigmoid", "dot_product_attention"],
     "jax.scipy.special": ["logsumexp"],
 }
-_ALWAYS_IMPORTABLE = {"scipy.special"}
-
-
-def _forbidden_callables(allow: Iterable[Callable[..., Any]]) -> dict[object, str]:
-    """Map each forbidden function (and its code object) to a readable name."""
-    import softmax_course  # the course's own reference implementations
-
-    allowed = {id(_unwrap(f)) for f in allow}
-    forbidden: dict[object, str] = {}
-
-    def add(function: Any, label: str) -> None:
-        function = _unwrap(function)
-        if id(function) in allowed:
-            return
-        forbidden[id(function)] = label
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            forbidden[id(code)] = label
-
-    for public_name in softmax_course.__all__:
-        member = getattr(softmax_course, public_name)
-        if inspect.isfunction(member):
-            add(member, f"softmax_course.{public_name}")
-        elif inspect.isclass(member):
-            # A reference class's methods do the work too (OnlineSoftmaxState.merge, ...).
-            for method_name, method in vars(member).items():
-                function = getattr(method, "__func__", method)
-                if isinstance(method, property):
-                    function = method.fget
-                if inspect.isfunction(function):
-                    add(function, f"softmax_course.{public_name}.{method_name}")
-    for module_name, names in _LIBRARY_FUNCTIONS.items():
-        module = sys.modules.get(module_name)
-        if module is None and module_name in _ALWAYS_IMPORTABLE:
-            with contextlib.suppress(ImportError):
-                module = importlib.import_module(module_name)
-        if module is None:
-            continue
-        for function_name in names:
-            if hasattr(module, function_name):
-                add(getattr(module, function_name), f"{module_name}.{function_name}")
-    return forbidden
+_ALWAYS_IMPORTABLE = ("scipy.special",)
+# Every function of the course's modules is forbidden, except in these two: the checks
+# themselves and the figures.
+_COURSE_MODULES_NOT_FORBIDDEN = {"checks", "plotting"}
+# Methods that construct an object are reported under the class's name.
+_CONSTRUCTORS = {"__new__", "__init__", "__post_init__"}
+# A forbidden function is also recognised by the structure of its code (see _structure), so
+# that running a copy of its source does not hide it. Not for tiny functions: copying them is
+# no easier than writing them, and an honest student's few lines could match by chance.
+_FINGERPRINT_MIN_INSTRUCTIONS = 20
 
 
 def _unwrap(function: Any) -> Any:
     return inspect.unwrap(function) if callable(function) else function
 
 
-def _referenced_objects(function: Any, depth: int = 3) -> Iterator[Any]:
+_SKIPPED_OPS = {"NOP", "RESUME", "EXTENDED_ARG", "CACHE"}
+_LOCAL_OPS = set(dis.haslocal) | set(dis.hasfree)
+_JUMP_OPS = set(dis.hasjrel) | set(dis.hasjabs) | set(getattr(dis, "hasjump", ()))
+_CONSTANT_OPS = {"LOAD_CONST", "KW_NAMES", "RETURN_CONST"}
+# CPython 3.11 compiles `np.exp(x)` to LOAD_ATTR when `np` comes from an import statement of the
+# same source, and to LOAD_METHOD when the function's source is run on its own.
+_SAME_OPS = {"LOAD_METHOD": "LOAD_ATTR"}
+
+
+def _constant_key(value: Any) -> Any:
+    if isinstance(value, types.CodeType):
+        return ("code", _structure(value)[0])
+    if isinstance(value, tuple):
+        return ("tuple", *map(_constant_key, value))
+    if isinstance(value, frozenset):
+        return ("frozenset", *sorted(repr(_constant_key(v)) for v in value))
+    return (type(value).__name__, repr(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _structure(code: types.CodeType) -> tuple[str, int]:
+    """A hash of what `code` does, and its number of instructions.
+
+    The hash covers the instructions, the global and attribute names they use
+    and the constants they load (nested functions by their own hash). It leaves
+    out the file and line numbers, the function's name, its docstring, the
+    names of its local variables and the difference between a method load and
+    an attribute load, so re-running a function's source, alone or with its
+    module, with renamed locals or under another name, gives the same hash.
+    """
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in _SKIPPED_OPS]
+    offsets = [i.offset for i in instructions]
+    shape = []
+    for instruction in instructions:
+        if instruction.opcode in _LOCAL_OPS:
+            argument = instruction.arg  # the slot, not the variable's name
+        elif instruction.opcode in _JUMP_OPS:
+            argument = bisect.bisect_left(offsets, instruction.argval)  # the target instruction
+        elif instruction.opname in _CONSTANT_OPS:
+            argument = _constant_key(instruction.argval)
+        elif instruction.arg is None:
+            argument = None
+        else:
+            argument = instruction.argval
+        shape.append((_SAME_OPS.get(instruction.opname, instruction.opname), argument))
+    digest = hashlib.sha256(repr(shape).encode()).hexdigest()
+    return digest, len(instructions)
+
+
+def _fingerprint(code: types.CodeType) -> str | None:
+    digest, size = _structure(code)
+    return digest if size >= _FINGERPRINT_MIN_INSTRUCTIONS else None
+
+
+class _Forbidden:
+    """The functions a delegation check looks for: by identity, and by fingerprint."""
+
+    def __init__(self) -> None:
+        self.labels: dict[int, str] = {}  # id of a function, its code or a builtin -> label
+        self.fingerprints: dict[str, str] = {}
+        self._keep: list[Any] = []  # the objects behind the ids, kept alive so ids stay unique
+
+    def add(self, function: Any, label: str, *, fingerprint: bool = True) -> None:
+        function = _unwrap(function)
+        self._keep.append(function)
+        self.labels.setdefault(id(function), label)
+        code = getattr(function, "__code__", None)
+        if isinstance(code, types.CodeType):
+            self.labels.setdefault(id(code), label)
+            found = _fingerprint(code) if fingerprint else None
+            if found is not None:
+                self.fingerprints.setdefault(found, label)
+
+    def keep(self, objects: Iterable[Any]) -> None:
+        self._keep.extend(objects)
+
+    def label_of_code(self, code: types.CodeType) -> str | None:
+        label = self.labels.get(id(code))
+        if label is None:
+            found = _fingerprint(code)
+            label = self.fingerprints.get(found) if found is not None else None
+        return label
+
+    def label_of_object(self, obj: Any) -> str | None:
+        obj = _unwrap(obj)
+        label = self.labels.get(id(obj))
+        if label is None and isinstance(obj, types.FunctionType):
+            label = self.label_of_code(obj.__code__)
+        return label
+
+
+@functools.lru_cache(maxsize=1)
+def _course_module_names() -> tuple[str, ...]:
+    import softmax_course
+
+    return tuple(
+        f"softmax_course.{info.name}"
+        for info in pkgutil.iter_modules(softmax_course.__path__)
+        if info.name not in _COURSE_MODULES_NOT_FORBIDDEN
+    )
+
+
+@functools.cache
+def _import_if_installed(module_name: str) -> None:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(module_name)
+
+
+def _forbidden() -> _Forbidden:
+    """The forbidden functions now: which modules are imported decides what can be called."""
+    names = _course_module_names()
+    for module_name in (*names, *_ALWAYS_IMPORTABLE):
+        _import_if_installed(module_name)
+    key = tuple((module_name, id(sys.modules.get(module_name)))
+                for module_name in (*names, *_LIBRARY_FUNCTIONS))
+    return _build_forbidden(key)
+
+
+def _methods(member: Any) -> Iterator[Any]:
+    """The functions behind a class attribute: a method, a static or class method, a property."""
+    if isinstance(member, property):
+        yield from (f for f in (member.fget, member.fset, member.fdel) if f is not None)
+    elif isinstance(member, (staticmethod, classmethod)):
+        yield member.__func__
+    elif inspect.isfunction(member):
+        yield member
+
+
+@functools.lru_cache(maxsize=8)
+def _build_forbidden(key: tuple[tuple[str, int], ...]) -> _Forbidden:
+    """Build the table for the modules in `key` (names and ids: a new module is a new table)."""
+    import softmax_course
+
+    forbidden = _Forbidden()
+    # The modules stay alive with the table, so no other module can take one's id and key.
+    forbidden.keep(sys.modules.get(module_name) for module_name, _ in key)
+    public = {id(getattr(softmax_course, n)): n for n in softmax_course.__all__}
+    for module_name, _ in key:
+        module = sys.modules.get(module_name)
+        if module is None or not module_name.startswith("softmax_course."):
+            continue
+        for member in list(vars(module).values()):
+            if getattr(member, "__module__", None) != module_name:
+                continue  # imported from elsewhere
+            if id(member) in public:
+                prefix = f"softmax_course.{public[id(member)]}"
+            else:
+                prefix = f"{module_name}.{getattr(member, '__qualname__', '')}"
+            if inspect.isfunction(member):
+                forbidden.add(member, prefix)
+            elif inspect.isclass(member):
+                # A class's methods do the work too (OnlineSoftmaxState.merge, ...).
+                for method_name, attribute in vars(member).items():
+                    label = prefix if method_name in _CONSTRUCTORS else f"{prefix}.{method_name}"
+                    for function in _methods(attribute):
+                        # Methods that dataclasses writes (__init__, __repr__, ...) are
+                        # the same for any class with these fields: identity only.
+                        written_here = getattr(function.__code__, "co_filename", None) == getattr(
+                            module, "__file__", "")
+                        forbidden.add(function, label, fingerprint=written_here)
+    for module_name, function_names in _LIBRARY_FUNCTIONS.items():
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for function_name in function_names:
+            if hasattr(module, function_name):
+                forbidden.add(getattr(module, function_name), f"{module_name}.{function_name}")
+    return forbidden
+
+
+def label_of(function: Callable[..., Any]) -> str:
+    """The name a delegation check gives `function`, such as ``"softmax_course.softmax"``.
+
+    Forbidden functions get the label their failure message shows (course
+    functions by their public name, private helpers by module, class methods
+    by class); any other function gets ``module.qualified_name``. The labels
+    are what :func:`delegated_calls` returns and what its `allow` accepts.
+    """
+    label = _forbidden().label_of_object(function)
+    if label is not None:
+        return label
+    function = _unwrap(function)
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None) or _name_of(function)
+    return f"{module}.{qualname}" if module else qualname
+
+
+# --- delegation: watching the calls -------------------------------------------------------
+
+# Audit events that start a thread or a process, or change the call tracer. CPython 3.11 has
+# no audit event for starting a thread (3.13 adds one); the profiler below sees those starts.
+_THREAD_EVENTS = {"_thread.start_new_thread", "_thread.start_joinable_thread"}
+_PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec",
+                   "os.system", "os.startfile", "subprocess.Popen"}
+_TRACER_EVENTS = {"sys.setprofile", "sys.settrace",
+                  "sys._setprofileallthreads", "sys._settraceallthreads"}
+_WATCHED_EVENTS = frozenset(_THREAD_EVENTS | _PROCESS_EVENTS | _TRACER_EVENTS)
+_THREAD_STARTERS = {id(getattr(_thread, name)) for name in
+                    ("start_new_thread", "start_new", "start_joinable_thread")
+                    if hasattr(_thread, name)}
+
+# An audit hook cannot be removed, so one is installed per process, the first time a
+# delegation check runs; it records only for the checks running at that moment, and only
+# events raised by the thread that runs the check.
+_audit_watchers: list[tuple[int, list[str]]] = []
+_audit_hook_installed = False
+
+
+def _audit_hook(event: str, args: tuple) -> None:
+    if event in _WATCHED_EVENTS and _audit_watchers:
+        ident = _thread.get_ident()
+        for owner, events in tuple(_audit_watchers):
+            if owner == ident:
+                events.append(event)
+
+
+def _watch_audit_events(events: list[str]) -> tuple[int, list[str]]:
+    global _audit_hook_installed
+    if not _audit_hook_installed:
+        sys.addaudithook(_audit_hook)
+        _audit_hook_installed = True
+    watcher = (_thread.get_ident(), events)
+    _audit_watchers.append(watcher)
+    return watcher
+
+
+def _stop_watching(watcher: tuple[int, list[str]]) -> None:
+    for index, entry in enumerate(_audit_watchers):
+        if entry is watcher:
+            del _audit_watchers[index]
+            return
+
+
+def _referenced_objects(
+    function: Any, follow: Callable[[Any], bool], depth: int = 3
+) -> Iterator[Any]:
     """Objects a function can reach by name: globals, closure cells and defaults.
 
     Follows other plain functions found that way a few levels deep, so
-    ``helper = scipy.special.softmax`` one function away is still seen.
+    ``helper = scipy.special.softmax`` one function away is still seen; does
+    not follow into the functions `follow` rejects (the course's and the
+    libraries' own, allowed or not).
     """
     seen: set[int] = set()
     frontier = [function]
@@ -346,7 +685,8 @@ def _referenced_objects(function: Any, depth: int = 3) -> Iterator[Any]:
             for obj in found:
                 if obj is not None:
                     yield obj
-                    next_frontier.append(obj)
+                    if follow(obj):
+                        next_frontier.append(obj)
         frontier = next_frontier
 
 
@@ -365,60 +705,168 @@ def _all_names(code: types.CodeType) -> Iterator[str]:
             yield from _all_names(const)
 
 
+def _is_module_level_builtin(obj: Any) -> bool:
+    """A builtin function of a module or class (torch.softmax), not a method of some object."""
+    return isinstance(obj, types.BuiltinFunctionType) and (
+        obj.__self__ is None or isinstance(obj.__self__, (types.ModuleType, type)))
+
+
+def _delegated_calls_here(
+    function: Callable[..., Any], args: tuple, kwargs: dict, allow: list[str]
+) -> list[str]:
+    name = _name_of(function)
+    allowed = set(allow)
+    table = _forbidden()
+    owner = _thread.get_ident()
+    get_ident = _thread.get_ident
+    reached: set[str] = set()
+    codes: dict[int, tuple[types.CodeType, str | None]] = {}  # looked up already (kept alive)
+    builtins: dict[int, Any] = {}  # module-level builtins called, for a table built later
+    outermost: types.FrameType | None = None  # the course or library function running now
+    thread_started = False
+    finished = False
+
+    def profiler(frame: types.FrameType, event: str, arg: Any) -> None:
+        nonlocal outermost, thread_started
+        if get_ident() != owner:
+            # threading.setprofile hands this profiler to threads started during the call.
+            if finished:
+                sys.setprofile(None)  # a thread that outlives the check stops being profiled
+            else:
+                thread_started = True
+            return
+        if finished:
+            return
+        if event == "c_call" and id(arg) in _THREAD_STARTERS:
+            thread_started = True
+        if outermost is not None:
+            # Inside a course or library function: what it calls is its own business.
+            if event == "return" and frame is outermost:
+                outermost = None
+            return
+        if event == "call":
+            code = frame.f_code
+            entry = codes.get(id(code))
+            if entry is None:
+                entry = codes[id(code)] = (code, table.label_of_code(code))
+            label = entry[1]
+            if label is not None:
+                outermost = frame
+        elif event == "c_call":
+            label = table.labels.get(id(arg))
+            if label is None and _is_module_level_builtin(arg):
+                builtins[id(arg)] = arg
+        else:
+            return
+        if label is not None and label not in allowed:
+            reached.add(label)
+
+    previous_profile, previous_trace = sys.getprofile(), sys.gettrace()
+    previous_thread_profile = threading.getprofile()
+    audit_events: list[str] = []
+    with quiet():
+        threading.setprofile(profiler)
+        sys.setprofile(profiler)
+        watcher = _watch_audit_events(audit_events)
+        try:
+            function(*args, **kwargs)
+        except Exception:
+            pass  # correctness is another check's job; here only the calls matter
+        finally:
+            finished = True
+            _stop_watching(watcher)
+            tracer_changed = (sys.getprofile() is not profiler
+                              or threading.getprofile() is not profiler
+                              or sys.gettrace() is not previous_trace)
+            sys.setprofile(previous_profile)
+            threading.setprofile(previous_thread_profile)
+            if sys.gettrace() is not previous_trace:
+                sys.settrace(previous_trace)
+
+    cannot_check = "so its calls cannot be checked; write the computation directly."
+    expect(not (thread_started or _THREAD_EVENTS.intersection(audit_events)),
+           f"{name} starts a thread, {cannot_check}")
+    expect(not _PROCESS_EVENTS.intersection(audit_events),
+           f"{name} starts a process, {cannot_check}")
+    expect(not (tracer_changed or _TRACER_EVENTS.intersection(audit_events)),
+           f"{name} turns off the call tracer, {cannot_check}")
+
+    # The student's code may have imported torch or jax during the call: look again.
+    latest = _forbidden()
+    if latest is not table:
+        labels = [latest.label_of_code(code) for code, label in codes.values() if label is None]
+        labels += [latest.labels.get(id(builtin)) for builtin in builtins.values()]
+        reached |= {label for label in labels if label is not None and label not in allowed}
+    # Names resolve to compiled functions too (scipy.special.expit is a ufunc, which the
+    # profiler does not report).
+    for obj in _referenced_objects(function, follow=lambda o: latest.label_of_object(o) is None):
+        label = latest.label_of_object(obj)
+        if label is not None and label not in allowed:
+            reached.add(label)
+    return sorted(reached)
+
+
+def delegated_calls(
+    function: Callable[..., Any],
+    *args: Any,
+    allow: Iterable[Callable[..., Any] | str] = (),
+    **kwargs: Any,
+) -> list[str]:
+    """The sorted labels of the forbidden functions that ``function(*args, **kwargs)`` uses.
+
+    Forbidden are every function and method of the course's modules (private
+    helpers included; not :mod:`checks` and :mod:`plotting`) and the softmax
+    family of SciPy, PyTorch and JAX. Two complementary checks find them:
+    every call made while the function runs on deep copies of the arguments
+    (quietly; its exceptions are ignored, correctness is another check's job)
+    is watched with :func:`sys.setprofile`, which identifies a function by its
+    code object, or for a fresh copy of a forbidden function's source, by the
+    structure of its code; and the names the student's function refers to are
+    resolved, which also catches compiled functions the profiler cannot
+    attribute. Only the outermost forbidden call is reported: what
+    ``softmax_course.flash_attention`` calls inside is its own business.
+
+    `allow` lists functions the part may use, as callables or labels (see
+    :func:`label_of`); whatever an allowed function calls inside is allowed too.
+
+    Raises :class:`CheckFailure` if the function starts a thread or a process,
+    or turns off the call tracer (``sys.setprofile``, ``sys.settrace``,
+    ``threading.setprofile``): its calls could then not be watched.
+    """
+    labels = sorted({item if isinstance(item, str) else label_of(item) for item in allow})
+    args, kwargs = _copies(args, kwargs)
+    try:
+        return sorted(_dispatch(function, "delegated_calls", args, kwargs, labels))
+    except Exception as error:
+        # A proxy re-raises the check's own failure as an exception class of the same name.
+        if type(error).__name__ == CheckFailure.__name__ and not isinstance(error, CheckFailure):
+            raise CheckFailure(str(error)) from None
+        raise
+
+
 def forbid_delegation(
     function: Callable[..., Any],
     *args: Any,
-    allow: Iterable[Callable[..., Any]] = (),
+    allow: Iterable[Callable[..., Any] | str] = (),
     **kwargs: Any,
 ) -> None:
-    """Fail if `function` calls a library softmax instead of implementing it.
+    """Fail if ``function(*args, **kwargs)`` calls a library softmax instead of implementing it.
 
-    Two complementary checks: every function called (at any depth) while
-    ``function(*args, **kwargs)`` runs is watched with :func:`sys.setprofile`,
-    which identifies functions by their code object, so a renamed alias is
-    still recognised; and the names the student's function refers to are
-    resolved, which also catches compiled functions the profiler cannot
-    attribute. Functions in `allow` may be used.
+    See :func:`delegated_calls` for what is found and how, and for `allow`.
+    Renaming a function first does not hide it, nor does running a copy of its
+    source; a function that starts a thread or a process, or turns off the call
+    tracer, fails too.
     """
-    name = _name_of(function)
-    called_code: set[int] = set()
-    called_builtins: set[int] = set()
-    # Whatever an allowed function does inside is its own business: a course
-    # function may call other course functions.
-    allowed_code = {id(_unwrap(f).__code__) for f in allow if hasattr(_unwrap(f), "__code__")}
-    depth_inside_allowed = 0
-
-    def profiler(frame: types.FrameType, event: str, arg: Any) -> None:
-        nonlocal depth_inside_allowed
-        if event == "call":
-            if id(frame.f_code) in allowed_code:
-                depth_inside_allowed += 1
-            elif not depth_inside_allowed:
-                called_code.add(id(frame.f_code))
-        elif event == "return":
-            if id(frame.f_code) in allowed_code:
-                depth_inside_allowed -= 1
-        elif event == "c_call" and not depth_inside_allowed:
-            called_builtins.add(id(arg))
-
-    previous = sys.getprofile()
-    sys.setprofile(profiler)
-    try:
-        with quiet():
-            function(*args, **kwargs)
-    except Exception:
-        # Correctness is another check's job; here only the calls matter.
-        pass
-    finally:
-        sys.setprofile(previous)
-
-    # Build the list after the call: the student's code may have imported torch.
-    forbidden = _forbidden_callables(allow)
-    used = {forbidden[i] for i in (called_code | called_builtins) if i in forbidden}
-    used |= {forbidden[id(_unwrap(obj))] for obj in _referenced_objects(function)
-             if id(_unwrap(obj)) in forbidden}
+    used = delegated_calls(function, *args, allow=allow, **kwargs)
     expect(
         not used,
-        f"{name} uses {', '.join(sorted(used))}. This exercise asks you to write the "
+        f"{_name_of(function)} uses {', '.join(used)}. This exercise asks you to write the "
         "computation yourself with NumPy operations (np.exp, np.max, np.sum, ...).",
     )
+
+
+_HERE: dict[str, Callable[..., Any]] = {
+    "call": _call_here,
+    "delegated_calls": _delegated_calls_here,
+    "peak_memory": _peak_memory_here,
+}

@@ -1,8 +1,24 @@
-"""The exercise checks: helpful messages, no expected values, no stderr, no delegation."""
+"""The exercise checks: helpful messages, no expected values, no stderr, no delegation.
+
+Every helper is also run through a fake grading proxy (the student's function in "another
+process"), and against a student function that works in place on its input.
+"""
 
 from __future__ import annotations
 
+import ast
+import concurrent.futures
+import importlib
+import inspect
+import os
+import pickle
+import pkgutil
 import re
+import subprocess
+import sys
+import threading
+import tracemalloc
+import types
 import warnings
 
 import numpy as np
@@ -177,3 +193,498 @@ def test_what_an_allowed_function_calls_inside_is_not_delegation():
 
     checks.forbid_delegation(mean_loss, np.zeros((2, 3)), np.array([0, 2]),
                              allow=(softmax_course.cross_entropy,))
+
+
+def test_only_the_outermost_forbidden_call_is_reported():
+    # flash_attention runs private helpers of the course inside; the student called only it.
+    saved_flash = softmax_course.flash_attention
+
+    def tiled_attention(q, k, v, block_k):
+        return saved_flash(q, k, v, block_k=block_k)
+
+    q = np.zeros((3, 4))
+    assert checks.delegated_calls(tiled_attention, q, q, q, 2) == ["softmax_course.flash_attention"]
+
+
+def test_labels_name_course_functions_the_way_failures_do():
+    assert checks.label_of(softmax_course.softmax) == "softmax_course.softmax"
+    assert checks.label_of(_saved_scipy) == "scipy.special.softmax"
+    assert (checks.label_of(softmax_course.OnlineSoftmaxState.merge)
+            == "softmax_course.OnlineSoftmaxState.merge")
+    assert (checks.label_of(softmax_course.online._online_softmax_reference)
+            == "softmax_course.online._online_softmax_reference")
+    assert checks.label_of(stable) == f"{__name__}.stable"  # not forbidden: module.name
+
+
+def test_allow_takes_labels_as_well_as_functions():
+    assert checks.delegated_calls(delegates_to_a_renamed_course_function, np.zeros(3),
+                                  allow=["softmax_course.softmax"]) == []
+
+
+def test_allowing_a_course_function_allows_the_helpers_it_uses():
+    # The student's function names softmax (allowed), whose module names private helpers:
+    # resolving names must not follow into an allowed function.
+    checks.forbid_delegation(delegates_to_a_renamed_course_function, np.zeros(3),
+                             allow=(softmax_course.softmax,))
+
+
+def test_a_library_imported_during_the_call_is_checked():
+    fake_jax_nn = types.ModuleType("jax.nn")
+
+    def fake_softmax(x):
+        return x
+
+    fake_jax_nn.softmax = fake_softmax
+
+    def imports_then_delegates(z):
+        sys.modules["jax.nn"] = fake_jax_nn  # what `import jax.nn` inside the function does
+        return sys.modules["jax.nn"].softmax(z)
+
+    try:
+        assert checks.delegated_calls(imports_then_delegates, np.zeros(3)) == ["jax.nn.softmax"]
+    finally:
+        sys.modules.pop("jax.nn", None)
+
+
+# --- each side gets its own copy -----------------------------------------------------
+
+
+def in_place_softmax(z, axis=-1):
+    """A correct softmax that overwrites its input, as a student may write it."""
+    z -= np.max(z, axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.sum(z, axis=axis, keepdims=True)
+    return z
+
+
+def test_compare_gives_each_side_its_own_copy_of_the_arguments():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(3, 4))
+    saved = z.copy()
+    checks.compare(in_place_softmax, reference, z, case="a batch")
+    checks.compare(in_place_softmax, reference, z=z, axis=0, case="a batch along axis=0")
+    checks.compare(in_place_softmax, reference, np.array([1000.0, 999.0]), case="big logits")
+    assert np.array_equal(z, saved), "compare must leave the caller's arrays as they were"
+
+
+def test_call_passes_the_callers_own_objects():
+    # so that a test can check whether the student's function modified its input
+    z = np.array([1.0, 2.0, 3.0])
+    result, _ = checks.call(in_place_softmax, z, case="three logits")
+    assert result is z and np.allclose(z, reference(np.array([1.0, 2.0, 3.0])))
+
+
+def test_delegation_checks_run_on_copies():
+    z = np.array([1.0, 2.0, 3.0])
+    checks.forbid_delegation(in_place_softmax, z)
+    assert checks.delegated_calls(in_place_softmax, z) == []
+    assert np.array_equal(z, [1.0, 2.0, 3.0])
+
+
+def test_peak_memory_runs_on_copies():
+    z = np.array([1.0, 2.0, 3.0])
+    assert checks.peak_memory(in_place_softmax, z, case="three logits") >= 0
+    assert np.array_equal(z, [1.0, 2.0, 3.0])
+
+
+def test_answer_checks_leave_answers_computed_in_place_alone():
+    z = np.array([0.0, 1.0])
+    answer = in_place_softmax(z)  # the answer is the student's (overwritten) input array
+    kept = answer.copy()
+    checks.check_answer(answer, reference(np.array([0.0, 1.0])), name="probabilities_answer")
+    assert np.array_equal(answer, kept)
+    choices = ["a", "b"]
+
+    def pick(options):
+        return options.pop()  # modifies the list it is given
+
+    checks.check_choice(pick(list(choices)), "b", name="sharper_answer", options=choices)
+    assert choices == ["a", "b"]
+
+
+# --- memory --------------------------------------------------------------------------
+
+
+def builds_a_matrix(k):
+    return np.ones((k, k))
+
+
+def sums_a_vector(v):
+    return float(np.sum(v))
+
+
+def test_peak_memory_counts_what_the_call_allocates():
+    k = 500  # a 2 MB matrix
+    assert checks.peak_memory(builds_a_matrix, k, case="K = 500") >= k * k * 8
+    assert checks.peak_memory(sums_a_vector, np.ones(k * k), case="a vector") < k * k * 8 / 10
+    assert not tracemalloc.is_tracing()
+
+
+def test_peak_memory_leaves_a_running_tracemalloc_running():
+    tracemalloc.start()
+    try:
+        held = np.ones((500, 500))  # allocated before the call: not the call's
+        assert checks.peak_memory(sums_a_vector, np.ones(10), case="ten numbers") < held.nbytes
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_reports_crashes_like_call():
+    def unfinished(k):
+        raise NotImplementedError()
+
+    def crashing(k):
+        raise ValueError("boom")
+
+    with pytest.raises(checks.CheckFailure, match="not implemented yet"):
+        checks.peak_memory(unfinished, 3, case="K = 3")
+    with pytest.raises(checks.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
+        checks.peak_memory(crashing, 3, case="K = 3")
+    # Without a case (as the grader runs it in the student's process) the crash goes through.
+    with pytest.raises(ValueError, match="boom"):
+        checks.peak_memory(crashing, 3)
+
+
+# --- grading proxies -----------------------------------------------------------------
+
+
+class FakeRemote:
+    """The grader's side of a proxy, played in this process.
+
+    Like the real one it runs the check's helper on the student's function in "the student's
+    process" on its own copy of the arguments (pickled, as between processes), returns plain
+    data, and re-raises exceptions as the grader does: a builtin exception keeps its type,
+    any other becomes a new Exception subclass with the same name.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.requests = []
+
+    def _run(self, measure, args, kwargs):
+        args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
+        try:
+            result = measure(args, kwargs)
+        except Exception as error:
+            kind = type(error)
+            if kind.__module__ != "builtins":
+                kind = type(kind.__name__, (Exception,), {})
+            raise kind(*error.args) from None
+        return pickle.loads(pickle.dumps(result))
+
+    def call(self, args, kwargs):
+        self.requests.append("call")
+
+        def measure(args, kwargs):
+            with checks.quiet() as caught:
+                result = self.function(*args, **kwargs)
+            return result, [str(w.message) for w in caught]
+
+        return self._run(measure, args, kwargs)
+
+    def delegated_calls(self, args, kwargs, allow):
+        self.requests.append(("delegated_calls", list(allow)))
+        return self._run(
+            lambda a, k: checks.delegated_calls(self.function, *a, allow=allow, **k), args, kwargs
+        )
+
+    def peak_memory(self, args, kwargs):
+        self.requests.append("peak_memory")
+        return self._run(lambda a, k: checks.peak_memory(self.function, *a, **k), args, kwargs)
+
+
+class FakeProxy:
+    """What a test cell sees at grading time instead of the student's function."""
+
+    def __init__(self, function):
+        self.__name__ = function.__name__
+        self.__grading_remote__ = FakeRemote(function)
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the checks must go through __grading_remote__")
+
+
+class StudentError(Exception):
+    pass
+
+
+def unfinished(z, axis=-1):
+    raise NotImplementedError()
+
+
+def crashing(z, axis=-1):
+    raise ValueError("boom")
+
+
+def raising_its_own_error(z, axis=-1):
+    raise StudentError("my own")
+
+
+def off_by_a_bit(z, axis=-1):
+    return stable(z, axis) + 0.01
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (unfinished, "unfinished is not implemented yet: replace `raise NotImplementedError()`"),
+        (crashing, "crashing raised ValueError for logits near 1000: boom"),
+        (raising_its_own_error, "raising_its_own_error raised StudentError for logits near "
+                                "1000: my own"),
+        (off_by_a_bit, "off_by_a_bit gave wrong values for logits near 1000 (2 of 2 entries off"),
+        (naive, "naive returned nan for logits near 1000: subtract the max (NumPy warned: "
+                "invalid value encountered in divide; overflow encountered in exp)"),
+    ],
+)
+def test_compare_through_a_proxy_keeps_its_messages(function, message):
+    proxy = FakeProxy(function)
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.compare(proxy, reference, np.array([1000.0, 999.0]), case="logits near 1000",
+                       hint="subtract the max")
+    assert message in str(failure.value)
+    assert proxy.__grading_remote__.requests == ["call"]
+
+
+def test_correct_functions_pass_through_a_proxy():
+    for function in (stable, in_place_softmax):
+        checks.compare(FakeProxy(function), reference, np.array([1000.0, 999.0]), case="big")
+        checks.forbid_delegation(FakeProxy(function), np.zeros(3))
+
+
+def test_call_through_a_proxy_returns_the_result_and_the_warnings():
+    result, caught = checks.call(FakeProxy(naive), np.array([1000.0, 0.0]), case="big logits")
+    assert np.isnan(result).any()
+    assert {str(w.message) for w in caught} == {"overflow encountered in exp",
+                                                "invalid value encountered in divide"}
+    assert all(issubclass(w.category, Warning) for w in caught)
+    _, caught = checks.call(FakeProxy(stable), np.array([1000.0, 999.0]), case="big logits")
+    assert caught == []
+    with pytest.raises(checks.CheckFailure, match="raised ValueError for big logits: boom"):
+        checks.call(FakeProxy(crashing), np.zeros(2), case="big logits")
+
+
+def test_delegation_through_a_proxy_sends_labels_and_keeps_its_message():
+    proxy = FakeProxy(delegates_to_scipy_through_a_helper)
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.forbid_delegation(proxy, np.zeros(3), allow=(softmax_course.softmax,))
+    assert str(failure.value) == (
+        "delegates_to_scipy_through_a_helper uses scipy.special.softmax. This exercise asks you "
+        "to write the computation yourself with NumPy operations (np.exp, np.max, np.sum, ...)."
+    )
+    assert proxy.__grading_remote__.requests == [("delegated_calls", ["softmax_course.softmax"])]
+    assert checks.delegated_calls(FakeProxy(delegates_to_a_renamed_course_function), np.zeros(3),
+                                  allow=(softmax_course.softmax,)) == []
+
+
+def test_a_proxy_reports_the_delegation_checks_own_failures_as_check_failures():
+    with pytest.raises(checks.CheckFailure, match="starts a thread"):
+        checks.forbid_delegation(FakeProxy(delegates_in_a_thread), np.zeros(3))
+
+
+def test_peak_memory_through_a_proxy():
+    proxy = FakeProxy(builds_a_matrix)
+    assert checks.peak_memory(proxy, 500, case="K = 500") >= 500 * 500 * 8
+    assert proxy.__grading_remote__.requests == ["peak_memory"]
+    with pytest.raises(checks.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
+        checks.peak_memory(FakeProxy(crashing), 3, case="K = 3")
+    with pytest.raises(checks.CheckFailure, match="not implemented yet"):
+        checks.peak_memory(FakeProxy(unfinished), 3, case="K = 3")
+
+
+# --- bypasses of the delegation check --------------------------------------------------
+
+
+def _course_functions():
+    """Every function and method of every course module the delegation check covers."""
+    for info in pkgutil.iter_modules(softmax_course.__path__):
+        if info.name in ("checks", "plotting"):
+            continue
+        module = importlib.import_module(f"softmax_course.{info.name}")
+        for member in vars(module).values():
+            if getattr(member, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(member):
+                yield member
+            elif inspect.isclass(member):
+                for attribute in vars(member).values():
+                    if isinstance(attribute, property):
+                        yield attribute.fget
+                    elif inspect.isfunction(getattr(attribute, "__func__", attribute)):
+                        yield getattr(attribute, "__func__", attribute)
+
+
+def test_delegation_through_private_helpers_is_caught():
+    saved_reference_loop = softmax_course.online._online_softmax_reference
+    saved_product = softmax_course.jacobian._apply_jacobian
+
+    def loops_with_the_course_helper(x):
+        return np.array(saved_reference_loop(x))
+
+    def multiplies_with_the_course_helper(s, g, axis=-1):
+        return saved_product(s, g, axis, ("s", "g"))
+
+    assert checks.delegated_calls(loops_with_the_course_helper, np.zeros(3)) == [
+        "softmax_course.online._online_softmax_reference"]
+    with pytest.raises(checks.CheckFailure, match=re.escape("jacobian._apply_jacobian")):
+        checks.forbid_delegation(multiplies_with_the_course_helper, np.ones(3) / 3, np.zeros(3))
+
+
+def test_delegation_through_any_function_of_a_course_module_is_caught():
+    functions = list(_course_functions())
+    assert len(functions) > 40
+    for function in functions:
+        def refers_to_it(z, function=function):
+            return z
+
+        assert checks.delegated_calls(refers_to_it, np.zeros(3)), function.__qualname__
+
+
+def test_delegation_through_reexeced_library_source_is_caught():
+    # The whole module's source, run again: new code objects, same code.
+    namespace = {"__name__": "student", "__package__": "softmax_course"}
+    exec(inspect.getsource(softmax_course.stable), namespace)
+    copied_softmax = namespace["softmax"]
+
+    def runs_a_copy(z, axis=-1):
+        return copied_softmax(z, axis=axis)
+
+    assert checks.delegated_calls(runs_a_copy, np.zeros(3)) == ["softmax_course.softmax"]
+
+    # One function, renamed, with a renamed local, without its docstring and reformatted.
+    tree = ast.parse(inspect.getsource(softmax_course.log_softmax))
+    definition = tree.body[0]
+    definition.name = "my_log_softmax"
+    definition.body = definition.body[1:]  # drop the docstring
+    source = re.sub(r"\bshifted\b", "centred", ast.unparse(tree))
+    assert "centred" in source
+    namespace = dict(vars(softmax_course.stable))
+    exec(source, namespace)
+    renamed = namespace["my_log_softmax"]
+
+    def runs_a_renamed_copy(z, axis=-1):
+        return renamed(z, axis=axis)
+
+    assert checks.delegated_calls(runs_a_renamed_copy, np.zeros(3)) == [
+        "softmax_course.log_softmax"]
+
+    # SciPy's Python source, copied into the student's namespace.
+    namespace = dict(_saved_scipy.__globals__)
+    exec(inspect.getsource(_saved_scipy), namespace)
+    copied_scipy = namespace["softmax"]
+
+    def runs_scipys_source(z, axis=-1):
+        return copied_scipy(z, axis=axis)
+
+    with pytest.raises(checks.CheckFailure, match=re.escape("uses scipy.special.softmax")):
+        checks.forbid_delegation(runs_scipys_source, np.zeros(3))
+
+
+def delegates_in_a_thread(z, axis=-1):
+    results = []
+    worker = threading.Thread(target=lambda: results.append(_saved_scipy(z, axis=axis)))
+    worker.start()
+    worker.join()
+    return results[0]
+
+
+def delegates_in_a_thread_pool(z, axis=-1):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_saved_scipy, z, axis=axis).result()
+
+
+@pytest.mark.parametrize("function", [delegates_in_a_thread, delegates_in_a_thread_pool])
+def test_delegation_from_a_worker_thread_is_caught(function):
+    tracers = sys.getprofile(), threading.getprofile(), sys.gettrace()
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.forbid_delegation(function, np.zeros(3))
+    assert str(failure.value) == (
+        f"{function.__name__} starts a thread, so its calls cannot be checked; write the "
+        "computation directly."
+    )
+    assert (sys.getprofile(), threading.getprofile(), sys.gettrace()) == tracers
+
+
+def starts_a_subprocess(z, axis=-1):
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return stable(z, axis)
+
+
+def runs_a_shell_command(z, axis=-1):
+    os.system("true")
+    return stable(z, axis)
+
+
+@pytest.mark.parametrize("function", [starts_a_subprocess, runs_a_shell_command])
+def test_delegation_from_a_child_process_is_caught(function):
+    with pytest.raises(checks.CheckFailure, match=f"^{function.__name__} starts a process, so"):
+        checks.forbid_delegation(function, np.zeros(3))
+
+
+def turns_the_profiler_off(z, axis=-1):
+    sys.setprofile(None)
+    return _saved_scipy(z, axis=axis)
+
+
+def turns_the_profiler_off_and_on_again(z, axis=-1):
+    profiler = sys.getprofile()
+    sys.setprofile(None)
+    try:
+        return _saved_scipy(z, axis=axis)
+    finally:
+        sys.setprofile(profiler)
+
+
+def turns_the_profiler_off_out_of_sight(z, axis=-1):
+    # map calls from C, so the profiler sees no call to sys.setprofile; the audit hook does
+    profiler = sys.getprofile()
+    list(map(sys.setprofile, [None]))
+    result = _saved_scipy(z, axis=axis)
+    list(map(sys.setprofile, [profiler]))
+    return result
+
+
+def turns_off_the_profiler_of_new_threads(z, axis=-1):
+    threading.setprofile(None)
+    return stable(z, axis)
+
+
+def sets_a_trace_function(z, axis=-1):
+    sys.settrace(None)
+    return _saved_scipy(z, axis=axis)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [turns_the_profiler_off, turns_the_profiler_off_and_on_again,
+     turns_the_profiler_off_out_of_sight, turns_off_the_profiler_of_new_threads,
+     sets_a_trace_function],
+)
+def test_turning_off_the_call_tracer_is_caught(function):
+    tracers = sys.getprofile(), threading.getprofile(), sys.gettrace()
+    with pytest.raises(checks.CheckFailure,
+                       match=f"^{function.__name__} turns off the call tracer, so its calls "
+                             "cannot be checked"):
+        checks.forbid_delegation(function, np.zeros(3))
+    assert (sys.getprofile(), threading.getprofile(), sys.gettrace()) == tracers  # restored
+
+
+def test_the_course_state_class_counts_as_delegation():
+    # What chapter 8's merge and online_update must not use (the synthetic student
+    # "delegating_state" of the grading tests does).
+    state_class = softmax_course.OnlineSoftmaxState
+
+    def merge(m1, d1, m2, d2):
+        merged = state_class(m1, d1).merge(state_class(m2, d2))
+        return merged.max, merged.normalizer
+
+    def online_update(m, d, block):
+        updated = state_class(m, d).update(block)
+        return updated.max, updated.normalizer
+
+    assert checks.delegated_calls(merge, 0.0, 1.0, 1.0, 1.0) == [
+        "softmax_course.OnlineSoftmaxState", "softmax_course.OnlineSoftmaxState.merge"]
+    with pytest.raises(checks.CheckFailure,
+                       match=re.escape("online_update uses softmax_course.OnlineSoftmaxState, "
+                                       "softmax_course.OnlineSoftmaxState.update.")):
+        checks.forbid_delegation(online_update, 0.0, 1.0, [2.0])
