@@ -71,7 +71,7 @@ def tiled_attention(q, k, v, block_k, mask=None):
     return _fast(q, k, v, block_k=block_k, mask=mask)
 '''
 
-# Uses the course's state class, whose methods checks.forbid_delegation does not watch.
+# Hides behind the course's state class: forbid_delegation watches its methods too.
 DELEGATING_STATE = '''from softmax_course import OnlineSoftmaxState as _State
 
 def merge(m1, d1, m2, d2):
