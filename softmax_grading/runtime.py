@@ -151,6 +151,10 @@ def _make_shell():
                          "execution_count": self.shell.execution_count}, _size(format_dict))
 
     class GradingShell(InteractiveShell):
+        def enable_gui(self, gui=None):
+            # `%matplotlib inline` asks for no event loop; there is no GUI to start here.
+            pass
+
         def _showtraceback(self, etype, evalue, stb):
             text = "\n".join(stb)
             OUTPUTS.add({"output_type": "error", "ename": getattr(etype, "__name__", str(etype)),
