@@ -16,7 +16,7 @@ from synthetic import ASSIGNMENTS, make_course
 
 # Short CPU limits keep the runaway students cheap; every reference solution needs far less.
 TEST_LIMITS = """
-c.Sandbox.cpu_seconds_per_cell = 10
+c.Sandbox.cpu_seconds_per_cell = 5
 c.Sandbox.wall_seconds_per_cell = 120
 """
 
