@@ -28,7 +28,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from traitlets.utils.importstring import import_item
 
-from softmax_grading import executors, manual_grades
+from softmax_grading import executors, manual_grades, roles
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.preprocessors.apply_grading_result import PENDING
@@ -114,16 +114,18 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
             edited = resources.get("softmax_grading", {}).get("edited_locked_cells", [])
             if edited:
                 run.edited_locked_cells[student] = edited
-            cells = [dict(cell) for cell in nbformat.from_dict(nb).cells]
-            cells = json.loads(json.dumps(cells))  # plain data for the workers
+            cells = json.loads(json.dumps(nb.cells))  # plain data for the workers
+            with Gradebook(course.db_url) as gradebook:
+                cell_roles = roles.assign(cells, roles.instructor_cells(gradebook, assignment,
+                                                                        notebook))
             fingerprint = _fingerprint(cells, release_files, limits, sandboxed)
             previous = load_result(course, assignment, student)
             if (not force and previous is not None and previous.fingerprint == fingerprint
                     and _recorded(course, assignment, student)):
                 run.skipped.append(student)
                 continue
-            jobs.append(GradingJob(student, assignment, notebook, cells, release_files, limits,
-                                   sandboxed, fingerprint))
+            jobs.append(GradingJob(student, assignment, notebook, cells, cell_roles,
+                                   release_files, limits, sandboxed, fingerprint))
     return jobs
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from softmax_grading.checker import Checker, Finding
+from softmax_grading.roles import TEST, TRUSTED
 from softmax_grading.session import Session, StudentProcessLost
 
 
@@ -26,6 +27,7 @@ class GradingJob:
     assignment: str
     notebook: str
     cells: list[dict]
+    roles: list[str]  # per cell: student, trusted or test (roles.py, from the gradebook)
     release_files: dict[str, bytes]
     limits: dict
     sandboxed: bool
@@ -39,6 +41,7 @@ class GradingResult:
     notebook: str
     fingerprint: str
     sandboxed: bool
+    roles: list[str] = field(default_factory=list)
     cell_outputs: dict[int, list[dict]] = field(default_factory=dict)
     verdicts: dict[str, dict] = field(default_factory=dict)
     timeouts: list[str] = field(default_factory=list)
@@ -57,19 +60,6 @@ class GradingResult:
         return cls(**data)
 
 
-def is_test_cell(cell: dict) -> bool:
-    grading = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(grading.get("grade")) and not grading.get(
-        "solution")
-
-
-def is_trusted_cell(cell: dict) -> bool:
-    """A cell whose source comes from the instructor: locked, and not an answer."""
-    grading = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(grading.get("locked")) and not grading.get(
-        "solution")
-
-
 def cell_label(index: int, cell: dict) -> str:
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
@@ -78,7 +68,7 @@ def cell_label(index: int, cell: dict) -> str:
 def grade_submission(job: GradingJob) -> GradingResult:
     """Run `job` in a sandbox and its tests here; return the outcome as data."""
     result = GradingResult(job.student, job.assignment, job.notebook, job.fingerprint,
-                           job.sandboxed)
+                           job.sandboxed, list(job.roles))
     with tempfile.TemporaryDirectory(prefix="release-") as release:
         release_dir = Path(release)
         for relative, content in job.release_files.items():
@@ -94,8 +84,9 @@ def grade_submission(job: GradingJob) -> GradingResult:
             executed = time.perf_counter()
             checker = Checker(session)
             tests = [(cell["source"], cell["metadata"]["nbgrader"]["grade_id"]
-                      if is_test_cell(cell) else None)
-                     for cell in job.cells if is_trusted_cell(cell)]
+                      if role == TEST else None)
+                     for cell, role in zip(job.cells, job.roles, strict=True)
+                     if role in (TRUSTED, TEST)]
             verdicts = checker.run(tests)
             checked = time.perf_counter()
             findings = checker.findings + _scan(session)
@@ -114,8 +105,8 @@ def grade_submission(job: GradingJob) -> GradingResult:
 
 def _run_student_cells(job: GradingJob, session: Session, result: GradingResult) -> None:
     """Every code cell except the tests runs in the student's process, in notebook order."""
-    for index, cell in enumerate(job.cells):
-        if cell.get("cell_type") != "code" or is_test_cell(cell):
+    for index, (cell, role) in enumerate(zip(job.cells, job.roles, strict=True)):
+        if cell.get("cell_type") != "code" or role == TEST:
             continue
         try:
             reply = session.run_cell(cell["source"])

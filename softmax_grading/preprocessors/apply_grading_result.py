@@ -16,7 +16,8 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from softmax_grading.grade_one import GradingResult, is_test_cell
+from softmax_grading.grade_one import GradingResult
+from softmax_grading.roles import TEST
 
 # (student, assignment, notebook) -> the result the trusted writer is recording.
 PENDING: dict[tuple[str, str, str], GradingResult] = {}
@@ -35,11 +36,13 @@ class ApplyGradingResult(NbGraderPreprocessor):
             raise NotGradedHere(
                 "This course autogrades in a sandbox: run `python -m softmax_grading grade "
                 f"{info['assignment']}` instead of `nbgrader autograde`.")
-        for index, cell in enumerate(nb.cells):
+        if len(result.roles) != len(nb.cells):
+            raise RuntimeError(f"{key}: the notebook changed since it was graded; grade again")
+        for index, (cell, role) in enumerate(zip(nb.cells, result.roles, strict=True)):
             if cell.cell_type != "code":
                 continue
             cell.execution_count = None
-            if is_test_cell(cell):
+            if role == TEST:
                 verdict = result.verdicts.get(cell.metadata["nbgrader"]["grade_id"])
                 outputs = verdict["outputs"] if verdict else [_not_run()]
             else:

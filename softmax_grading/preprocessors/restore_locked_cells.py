@@ -1,6 +1,12 @@
 """Put back the instructor's locked cells, quietly when the student left them as released.
 
-Two repairs before nbgrader's ``OverwriteCells`` runs:
+Three repairs before nbgrader's ``OverwriteCells`` runs:
+
+* nbgrader metadata is the student's to edit, so it is reset from the gradebook:
+  a cell whose id the gradebook does not know (a forged "locked" cell) loses
+  its nbgrader metadata and is graded as the student's own cell, and a known
+  cell gets back its gradebook flags (a test cell relabelled as an answer is a
+  test again). Both are listed in ``edited_locked_cells``.
 
 * A locked cell the student deleted (the setup cell with the imports, a helper
   cell, a test cell) is reinserted where the release has it, so later parts
@@ -42,9 +48,37 @@ class RestoreLockedCells(NbGraderPreprocessor):
         edited: list[str] = resources.setdefault("softmax_grading", {}).setdefault(
             "edited_locked_cells", [])
         with Gradebook(info["db_url"]) as gradebook:
+            self._reset_metadata(nb, gradebook, info, edited)
             self._reinsert_missing(nb, released, info)
             self._restore_untouched(nb, gradebook, info, edited)
         return nb, resources
+
+    def _reset_metadata(self, nb, gradebook, info, edited: list[str]) -> None:
+        record = gradebook.find_notebook(info["notebook"], info["assignment"])
+        sources = {cell.name: cell for cell in record.source_cells}
+        answers = {cell.name for cell in record.solution_cells}
+        points = {cell.name: cell.max_score for cell in record.grade_cells}
+        for cell in nb.cells:
+            grade_id = _grade_id(cell)
+            if "nbgrader" not in cell.metadata:
+                continue
+            if grade_id not in sources:
+                edited.append(f"{grade_id or 'a cell'} (not in the gradebook: graded as the "
+                              "student's own cell)")
+                del cell.metadata["nbgrader"]
+                cell.metadata.pop("deletable", None)
+                cell.metadata.pop("editable", None)
+                continue
+            grading = cell.metadata["nbgrader"]
+            truth = {"locked": sources[grade_id].locked, "solution": grade_id in answers,
+                     "grade": grade_id in points}
+            if any(bool(grading.get(key)) != value for key, value in truth.items()):
+                edited.append(f"{grade_id} (its nbgrader flags were changed: reset)")
+            grading.update(truth)
+            if grade_id in points:
+                grading["points"] = points[grade_id]
+            else:
+                grading.pop("points", None)
 
     def _restore_untouched(self, nb, gradebook, info, edited: list[str]) -> None:
         hider = ClearHiddenTests()

@@ -14,20 +14,25 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import SaveAutoGrades
 
-from softmax_grading.grade_one import is_test_cell
+from softmax_grading.roles import TEST, instructor_cells
 from softmax_grading.scoring import part_score
 
 
 class SaveVerdicts(SaveAutoGrades):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
         self._result = resources["softmax_grading"]["result"]
+        self._instructor = None
         return super().preprocess(nb, resources)
 
     def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
-        if not is_test_cell(cell):
+        # Whether a cell is a test is the gradebook's word, not the cell metadata's.
+        if self._instructor is None:
+            self._instructor = instructor_cells(self.gradebook, self.assignment_id,
+                                                self.notebook_id)
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if self._instructor.get(grade_id, (None,))[0] != TEST:
             super()._add_score(cell, resources)
             return
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
         grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id,
                                           self.student_id)
         grade.auto_score = part_score(self._result.verdicts.get(grade_id), grade.max_score,

@@ -28,15 +28,25 @@ pytestmark = [pytest.mark.grading, pytest.mark.slow]
 CASES = Path(__file__).parent / "cases"
 
 
+def _load_cases(assignment: str):
+    """The module of the assignment's synthetic students, or None."""
+    path = CASES / f"{assignment}.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location(f"grading_cases_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CASE_MODULES = {assignment: _load_cases(assignment) for assignment in ASSIGNMENTS}
+
+
 def _load_students(assignment: str) -> list[Student]:
     """The assignment's synthetic students, plus the reference and blank ones."""
     students = [Student("reference"), Student("blank", based_on="blank")]
-    path = CASES / f"{assignment}.py"
-    if path.exists():
-        spec = importlib.util.spec_from_file_location(f"grading_cases_{assignment}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        students += module.STUDENTS
+    if CASE_MODULES[assignment] is not None:
+        students += CASE_MODULES[assignment].STUDENTS
     return students
 
 
@@ -150,3 +160,9 @@ def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, as
         assert entry["edited_locked_cells"] == [] and entry["sandbox"] is True, entry
         assert entry["feedback"] == "written", entry
     assert "has changed" not in result.stderr + result.stdout
+
+
+def test_regression_a_cell_claiming_to_be_locked_runs_in_the_sandbox(graded_courses):
+    if "ch01_definition" not in graded_courses:
+        pytest.skip("the pilot assignment is not selected")
+    assert not Path(CASE_MODULES["ch01_definition"].FORGED_MARKER).exists()

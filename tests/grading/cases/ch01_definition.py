@@ -53,6 +53,26 @@ def _duplicate_answer_cell(notebook):
     notebook.cells.insert(index + 1, duplicate)
 
 
+# A cell that claims to be the instructor's must still run in the sandbox: if it ran in the
+# grader's checker it would leave this file on the grading machine.
+FORGED_MARKER = "/tmp/softmax-course-forged-locked-cell-ran-in-the-checker"
+
+
+def _forge_a_locked_cell(notebook):
+    forged = copy.deepcopy(notebook.cells[cell_index(notebook, "setup")])
+    forged.id = "forged-locked-cell"
+    forged.metadata["nbgrader"]["grade_id"] = "forged"
+    forged.source = f"open({FORGED_MARKER!r}, 'w').write('ran')"
+    notebook.cells.insert(cell_index(notebook, "ratio_impl"), forged)
+
+
+def _relabel_test_as_answer(notebook):
+    # Claims the robust tests are an answer cell, so that its outputs would be graded.
+    cell = notebook.cells[cell_index(notebook, "softmax_robust")]
+    cell.metadata["nbgrader"]["solution"] = True
+    cell.source = "print('all tests passed')"
+
+
 STUDENTS = [
     Student(
         "naive",
@@ -102,4 +122,8 @@ STUDENTS = [
                   "sharper_test": "compare the gaps between the logits"},
     ),
     Student("not_json", raw='{"cells": [ this is not JSON'),
+    # Cell metadata is the student's to edit: the gradebook decides which cells are trusted.
+    Student("forged_locked_cell", edit=_forge_a_locked_cell),
+    Student("test_relabelled_as_answer", answers={"softmax_impl": NAIVE},
+            edit=_relabel_test_as_answer, scores={"softmax_robust": 0}),
 ]
