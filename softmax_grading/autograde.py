@@ -17,6 +17,7 @@ The flow for one assignment:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
@@ -48,6 +49,22 @@ class AutogradeRun:
     skipped: list[str] = field(default_factory=list)
     not_graded: dict[str, str] = field(default_factory=dict)
     edited_locked_cells: dict[str, list[str]] = field(default_factory=dict)
+
+
+def not_graded_path(course: Course, assignment: str) -> Path:
+    return course.reports(assignment) / "not_graded.json"
+
+
+def remember_not_graded(course: Course, run: AutogradeRun) -> dict[str, str]:
+    """Students who could not be graded, this run or an earlier one not since redone."""
+    path = not_graded_path(course, run.assignment)
+    known = json.loads(path.read_text()) if path.exists() else {}
+    for student in run.graded:
+        known.pop(student, None)
+    known.update(run.not_graded)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=2, sort_keys=True))
+    return known
 
 
 def result_path(course: Course, assignment: str, student: str) -> Path:
@@ -154,9 +171,7 @@ class Writer:
         saved = manual_grades.save(self.course, job.assignment, job.student)
         PENDING[(job.student, job.assignment, job.notebook)] = result
         try:
-            with warnings.catch_warnings():
-                # nbgrader's own session handling warns about every new submission (harmless).
-                warnings.filterwarnings("ignore", message=".*not in session.*")
+            with _quiet_nbgrader_sessions():
                 outcome = self.api.autograde(job.assignment, job.student, force=True,
                                              create=True)
         finally:
@@ -164,9 +179,11 @@ class Writer:
         if not outcome.get("success"):
             self.fail(job, RuntimeError(_last_error(outcome)))
             return
-        manual_grades.restore(self.course, job.assignment, job.student, saved)
+        for warning in manual_grades.restore(self.course, job.assignment, job.student, saved):
+            print(f"warning: {warning}", flush=True)
         path.write_text(json.dumps(result.to_json()))
         self.run.graded.append(job.student)
+        self.run.not_graded.pop(job.student, None)
 
     def fail(self, job: GradingJob, error: BaseException) -> None:
         self.run.not_graded[job.student] = f"grading failed: {type(error).__name__}: {error}"
@@ -179,9 +196,17 @@ def _last_error(outcome: dict) -> str:
     return lines[-1][:300] if lines else "nbgrader's autograde failed"
 
 
+@contextlib.contextmanager
+def _quiet_nbgrader_sessions():
+    # nbgrader's own session handling warns about every new submission (harmless).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        yield
+
+
 def record_zero(course: Course, assignment: str, student: str) -> None:
     """A submission that cannot be graded still appears in the gradebook and the CSV, with 0."""
-    with Gradebook(course.db_url) as gradebook:
+    with _quiet_nbgrader_sessions(), Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_student(student)
         submission = gradebook.update_or_create_submission(assignment, student)
         for notebook in submission.notebooks:
@@ -201,7 +226,7 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
     for student in run.not_graded:
         record_zero(course, assignment, student)
     writer = Writer(course, run)
-    with Progress(len(work), f"grading {assignment}") as progress:
+    with Progress(len(work), f"grading {assignment}", unit="submission") as progress:
 
         def graded(job: GradingJob, result: GradingResult) -> None:
             writer.record(job, result)
@@ -213,4 +238,5 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
 
         executors.run_all(grade_submission, work, jobs=jobs, scheduler=scheduler,
                           on_result=graded, on_failure=failed)
+    remember_not_graded(course, run)
     return run

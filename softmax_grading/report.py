@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from softmax_grading.autograde import AutogradeRun, load_result
+from softmax_grading.autograde import AutogradeRun, load_result, not_graded_path
 from softmax_grading.feedback import FeedbackRun
 from softmax_grading.layout import Course
 from softmax_grading.scoring import findings_against
@@ -22,21 +22,23 @@ from softmax_grading.scoring import findings_against
 
 def build(course: Course, assignment: str, run: AutogradeRun,
           feedback: FeedbackRun | None) -> dict:
-    students = sorted(set(course.students(assignment)) | set(run.not_graded))
+    path = not_graded_path(course, assignment)
+    not_graded = json.loads(path.read_text()) if path.exists() else dict(run.not_graded)
+    students = sorted(set(course.students(assignment)) | set(not_graded))
     report = {"assignment": assignment, "sandbox": run.sandboxed,
               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "limits": course.sandbox().limits(), "students": {}}
     with Gradebook(course.db_url) as gradebook:
         for student in students:
             report["students"][student] = _student(gradebook, course, assignment, student, run,
-                                                   feedback)
+                                                   feedback, not_graded)
     return report
 
 
-def _student(gradebook, course, assignment, student, run, feedback) -> dict:
+def _student(gradebook, course, assignment, student, run, feedback, not_graded) -> dict:
     result = load_result(course, assignment, student)
-    entry = {"status": "not graded" if student in run.not_graded else "graded",
-             "reason": run.not_graded.get(student),
+    entry = {"status": "not graded" if student in not_graded else "graded",
+             "reason": not_graded.get(student),
              "sandbox": result.sandboxed if result else run.sandboxed,
              "score": 0.0, "max_score": 0.0, "parts": {}, "manual_pending": [],
              "timeouts": list(result.timeouts) if result else [],
@@ -86,6 +88,8 @@ def as_text(report: dict) -> str:
         notes = []
         if entry["status"] != "graded":
             notes.append(f"NOT GRADED: {entry['reason']}")
+        if not entry["sandbox"]:
+            notes.append("SANDBOX OFF")
         if entry["flags"]:
             notes.append(f"INTEGRITY ({len(entry['flags'])})")
         if entry["timeouts"]:

@@ -292,10 +292,14 @@ def student_process(release_dir: Path, limits: dict, *, sandboxed: bool) -> Iter
             cwd = home
             env = {**student_environment(), "HOME": str(home), "TMPDIR": str(home),
                    "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython")}
+        # bubblewrap's and Python's start-up errors land here; the runtime points its own
+        # stderr at /dev/null before any student code runs (and the file size is limited).
+        errors = stack.enter_context(tempfile.TemporaryFile(prefix="sandbox-errors-"))
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
             cwd=cwd, env=env, preexec_fn=_apply_limits(limits, uid), start_new_session=True,
         )
+        process.startup_errors = errors
         try:
             yield process
         finally:

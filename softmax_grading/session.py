@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Session:
     startup_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        self._last_errors = ""
         self._stack: contextlib.ExitStack | None = None
         self._process = None
         self._replies: queue.Queue = queue.Queue()
@@ -76,7 +78,13 @@ class Session:
         self._replies = queue.Queue()
         threading.Thread(target=self._read_replies, args=(self._process, self._replies),
                          daemon=True).start()
-        self._exchange({"op": "limits", "cpu_seconds": self.limits["cpu_seconds_per_cell"]})
+        try:
+            self._exchange({"op": "limits", "cpu_seconds": self.limits["cpu_seconds_per_cell"]})
+        except StudentProcessLost:
+            # Nothing of the student's has run yet: the sandbox itself could not start here.
+            raise sandbox.SandboxUnavailable(
+                f"the sandbox could not start on {socket.gethostname()}: {self._last_errors}"
+            ) from None
         for source in self.replay:
             self._exchange({"op": "run_cell", "source": source})
         self.startup_seconds += time.perf_counter() - started
@@ -90,6 +98,10 @@ class Session:
             replies.put(error)
 
     def _lose(self, reason: str, *, timed_out: bool) -> StudentProcessLost:
+        errors = getattr(self._process, "startup_errors", None)
+        if errors is not None:
+            errors.seek(0)
+            self._last_errors = errors.read(2000).decode(errors="replace").strip() or "no output"
         self.close()
         self.restarts += 1
         return StudentProcessLost(reason, timed_out=timed_out)

@@ -18,6 +18,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from softmax_grading.grade_one import GradingResult
 from softmax_grading.roles import TEST
+from softmax_grading.scoring import findings_against
 
 # (student, assignment, notebook) -> the result the trusted writer is recording.
 PENDING: dict[tuple[str, str, str], GradingResult] = {}
@@ -44,12 +45,22 @@ class ApplyGradingResult(NbGraderPreprocessor):
             cell.execution_count = None
             if role == TEST:
                 verdict = result.verdicts.get(cell.metadata["nbgrader"]["grade_id"])
-                outputs = verdict["outputs"] if verdict else [_not_run()]
+                outputs = list(verdict["outputs"]) if verdict else [_not_run()]
+                voided = findings_against(verdict, result.findings) if verdict else []
+                if voided:
+                    outputs.append(_voided(voided))
             else:
                 outputs = result.cell_outputs.get(index, [])
             cell.outputs = [from_dict(output) for output in outputs]
         resources.setdefault("softmax_grading", {})["result"] = result
         return nb, resources
+
+
+def _voided(findings: list[str]) -> dict:
+    """Tells the student why a part scored 0 although its checks may have passed."""
+    return {"output_type": "error", "ename": "IntegrityFlag", "traceback": [],
+            "evalue": "This part scores 0: the grader found code that tampers with grading ("
+                      + "; ".join(findings[:5]) + "). Your instructor has been told."}
 
 
 def _not_run() -> dict:

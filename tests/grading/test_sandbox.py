@@ -178,3 +178,12 @@ def test_a_cell_that_swallows_the_timeout_costs_only_that_cell(release_dir):
         assert lost.value.timed_out
         # A fresh process replays the cells that finished; the runaway one is skipped.
         assert "kept 42" in _printed(session.run_cell("print('kept', kept)"))
+
+
+def test_a_sandbox_that_cannot_start_is_an_error_not_a_zero(release_dir, monkeypatch):
+    # A grading worker without a working bwrap must not give every submission 0 with flags:
+    # the job fails, and the grader names the submission as not graded.
+    monkeypatch.setattr(sandbox, "bwrap_executable", lambda: "/bin/false")
+    with Session(release_dir, _limits(), sandboxed=True) as session, \
+            pytest.raises(sandbox.SandboxUnavailable, match="could not start"):
+        session.run_cell("x = 1")
