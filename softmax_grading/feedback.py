@@ -54,7 +54,8 @@ def _problem(page, secrets: set[str], allowed: set[str]) -> str | None:
     size = page.stat().st_size
     if size > MAX_PAGE_BYTES:
         return f"the page is {size:,} bytes, over the {MAX_PAGE_BYTES:,}-byte limit"
-    found = leaks.find_leaks(page, leaks.readable_text(page), secrets, allowed=allowed)
+    # The grader's package is public; only solutions, hidden tests and mark schemes are secret.
+    found = leaks.find_leaks(page, leaks.readable_text(page), secrets, allowed=allowed, names=())
     if found:
         return "it would show " + "; ".join(repr(leak.secret[:60]) for leak in found[:3])
     return None

@@ -127,7 +127,8 @@ def all_secret_lines(solutions_root: Path) -> set[str]:
 
 
 def find_leaks(
-    path: Path, text: str, secrets: Iterable[str], *, allowed: Iterable[str] = ()
+    path: Path, text: str, secrets: Iterable[str], *, allowed: Iterable[str] = (),
+    names: Iterable[str] = GRADER_ONLY_NAMES,
 ) -> list[Leak]:
     """Markers, grader-only names and secret lines that occur in `text`.
 
@@ -135,9 +136,10 @@ def find_leaks(
     of the student's own submission and of the release); a line of `text` that
     is one of them is not a leak, whatever it contains, so a student's comment
     that says "BEGIN SOLUTION" or a pasted copy of a visible test is not one.
+    `names` are words that must not appear at all (what only the grader has).
     """
     allowed_set = {_normalise(line) for line in allowed}
-    flagged = (*MARKERS, *GRADER_ONLY_NAMES)
+    flagged = (*MARKERS, *names)
     secrets = sorted(set(secrets) - allowed_set)
     found: dict[str, Leak] = {}
     for line in text.splitlines():
