@@ -31,6 +31,8 @@ MAX_DEPTH = 16
 MAX_ITEMS = 100_000
 MAX_BYTES = 256 * 2**20
 _NUMERIC_KINDS = "biufc"
+# NumPy's own scalar types; a subclass of one (whatever its __module__ says) is lowered.
+_NUMPY_SCALAR_TYPES = frozenset(np.sctypeDict.values())
 
 
 class CodecError(ValueError):
@@ -67,10 +69,23 @@ class Unsupported:
 def encode(value: Any, *, lowered: list[str] | None = None, callables: bool = False) -> bytes:
     """Bytes for `value`; subclasses of plain types are lowered and listed in `lowered`.
 
-    With `callables`, functions are pickled (trusted side only).
+    With `callables`, functions are pickled (trusted side only). A value that
+    cannot be sent, whatever the reason (more items or bytes than :func:`decode`
+    accepts, an integer too long to write out, a value too large for the memory
+    left), raises :class:`CodecError`, so the sender can answer "unsupported"
+    for that one value instead of sending what the other side must refuse, or
+    dying.
     """
-    return json.dumps(_to_json(value, lowered if lowered is not None else [], callables, 0),
-                      allow_nan=True).encode()
+    try:
+        tree = _to_json(value, lowered if lowered is not None else [], callables, 0, [0])
+        data = json.dumps(tree, allow_nan=True).encode()
+    except CodecError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as error:
+        raise CodecError(f"the value cannot be sent ({type(error).__name__})") from None
+    if len(data) > MAX_BYTES:
+        raise CodecError(f"a value of {len(data)} bytes is larger than the limit")
+    return data
 
 
 def decode(data: bytes, *, callables: bool = False) -> Any:
@@ -86,12 +101,19 @@ def decode(data: bytes, *, callables: bool = False) -> Any:
     except (ValueError, RecursionError) as error:
         raise CodecError(f"not valid data: {error}") from None
     counter = [0]
-    return _from_json(tree, callables, 0, counter)
+    try:
+        return _from_json(tree, callables, 0, counter)
+    except CodecError:
+        raise
+    except (ValueError, TypeError, OverflowError) as error:  # {"__float__": "x"}, a huge int...
+        raise CodecError(f"not valid data: {type(error).__name__}") from None
 
 
-def _to_json(value: Any, lowered: list[str], callables: bool, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise CodecError("the value is nested too deeply")
+def _to_json(value: Any, lowered: list[str], callables: bool, depth: int,
+             counter: list[int]) -> Any:
+    counter[0] += 1  # as decode counts, so that what is sent can be received
+    if depth > MAX_DEPTH or counter[0] > MAX_ITEMS:
+        raise CodecError("the value is nested too deeply or has too many items")
     kind = type(value)
     if value is None or kind in (bool, str):
         return value
@@ -105,15 +127,15 @@ def _to_json(value: Any, lowered: list[str], callables: bool, depth: int) -> Any
         return {"__ellipsis__": True}
     if kind is np.ndarray:
         return _array_to_json(value)
-    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+    if kind in _NUMPY_SCALAR_TYPES:
         return {"__npscalar__": _array_to_json(np.asarray(value))}
     if kind in (list, tuple):
-        items = [_to_json(item, lowered, callables, depth + 1) for item in value]
+        items = [_to_json(item, lowered, callables, depth + 1, counter) for item in value]
         return {"__tuple__": items} if kind is tuple else {"__list__": items}
     if kind is dict:
         if not all(type(key) is str for key in value):
             raise CodecError("only dictionaries with string keys can be passed")
-        return {"__dict__": {key: _to_json(item, lowered, callables, depth + 1)
+        return {"__dict__": {key: _to_json(item, lowered, callables, depth + 1, counter)
                              for key, item in value.items()}}
     if callables and callable(value):
         import cloudpickle  # trusted side only: a test's helper function for the student's code
@@ -122,25 +144,29 @@ def _to_json(value: Any, lowered: list[str], callables: bool, depth: int) -> Any
     plain = _lower(value)
     if plain is not None:
         lowered.append(f"a {kind.__name__} (a subclass of {type(plain).__name__})")
-        return _to_json(plain, lowered, callables, depth)
+        return _to_json(plain, lowered, callables, depth, counter)
     raise CodecError(f"a value of type {kind.__name__} is not plain data")
 
 
 def _lower(value: Any) -> Any:
     """The plain value inside a subclass of a plain type, or None if it is not one."""
-    # The base type's own __repr__/__str__, so an override in the subclass is not consulted.
-    if isinstance(value, str):
+    # The base type's own __repr__/__str__, so an override in the subclass is not consulted, and
+    # the real type (issubclass), not isinstance, which a `__class__` property can fool.
+    kind = type(value)
+    if issubclass(kind, np.generic):
+        return np.asarray(value)[()]  # NumPy's scalar of the same dtype; no override is called
+    if issubclass(kind, str):
         return str.__str__(value)
     for base in (int, float, complex):
-        if isinstance(value, base):
+        if issubclass(kind, base):
             return base(base.__repr__(value))
-    if isinstance(value, np.ndarray):
+    if issubclass(kind, np.ndarray):
         return np.array(np.ndarray.view(value, np.ndarray), copy=True)
-    if isinstance(value, tuple):
+    if issubclass(kind, tuple):
         return tuple(tuple.__iter__(value))
-    if isinstance(value, list):
+    if issubclass(kind, list):
         return list(list.__iter__(value))
-    if isinstance(value, dict):
+    if issubclass(kind, dict):
         return dict(dict.items(value))
     return None
 
@@ -148,7 +174,7 @@ def _lower(value: Any) -> Any:
 def _array_to_json(array: np.ndarray) -> dict:
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise CodecError(f"an array of dtype {array.dtype} is not an array of numbers")
-    if array.nbytes > MAX_BYTES:
+    if array.nbytes > MAX_BYTES // 4 * 3 - 2**16:  # base64 makes 4 bytes of every 3
         raise CodecError(f"an array of {array.nbytes} bytes is larger than the limit")
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
