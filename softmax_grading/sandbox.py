@@ -162,6 +162,13 @@ def _bwrap_command(executable: str, release_dir: Path, *, limits: dict) -> list[
             command += ["--ro-bind", system_dir, system_dir]
     for etc_entry in ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime", "/etc/alternatives"):
         command += ["--ro-bind-try", etc_entry, etc_entry]
+    # The scratch folders first: a course (and its environment) may itself live under /tmp,
+    # and a mount made later hides nothing that was bound after it.
+    scratch_bytes = str(limits["scratch_mb"] * 2**20)
+    command += [
+        "--perms", "01777", "--size", scratch_bytes, "--tmpfs", "/tmp",
+        "--perms", "0777", "--size", scratch_bytes, "--tmpfs", HOME,
+    ]
     made: set[Path] = set()
     for root in _readable_roots():
         # Parent folders are made traversable without showing anything else in them.
@@ -170,19 +177,13 @@ def _bwrap_command(executable: str, release_dir: Path, *, limits: dict) -> list[
                 command += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         command += ["--ro-bind", str(root), str(root)]
-    scratch_bytes = str(limits["scratch_mb"] * 2**20)
-    command += [
-        "--perms", "01777", "--size", scratch_bytes, "--tmpfs", "/tmp",
-        "--perms", "0777", "--size", scratch_bytes, "--tmpfs", HOME,
-        "--ro-bind", str(release_dir), RELEASE_MOUNT,
-        "--chdir", HOME,
-    ]
+    command += ["--ro-bind", str(release_dir), RELEASE_MOUNT, "--chdir", HOME]
     return command
 
 
 def _is_system_path(path: Path) -> bool:
     return path.parts[1:2] in (("usr",), ("lib",), ("lib64",), ("bin",), ("sbin",), ("proc",),
-                               ("dev",), ("tmp",))
+                               ("dev",)) or path in (Path("/tmp"), Path(HOME))
 
 
 def student_environment() -> dict[str, str]:
