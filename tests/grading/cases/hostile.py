@@ -1093,9 +1093,6 @@ for _runtime in [o for o in gc.get_objects() if type(o).__name__ == "Runtime"]:
 
 # ------------------------------------------------------------------------------------------------
 
-_GRADER_NAME_WITHHOLDS = (
-    "feedback withholds any page that shows the name softmax_grading (leaks.GRADER_ONLY_NAMES), "
-    "though the grader's code is visible in the sandbox and is no secret line")
 
 HOSTILE: list[Attack] = [
     # 10. Noise: an untouched reference submission raises nothing.
@@ -1207,10 +1204,7 @@ HOSTILE: list[Attack] = [
     Attack(Student("c04_scanner_patched", based_on="blank", answers=naive_with(SCANNER_PATCHED),
                    scores=ZERO), "4 checks switched off",
            flags=["softmax_grading.integrity._changed was replaced",
-                  "softmax_grading.integrity.WATCHED_MODULE_PREFIXES was changed"],
-           known_hole=_GRADER_NAME_WITHHOLDS + " (here: the page explains the voided parts with "
-                      "the flags, which name the module the student patched)",
-           hole_in=("feedback",)),
+                  "softmax_grading.integrity.WATCHED_MODULE_PREFIXES was changed"]),
     # 4. Checks switched off: the scanner switched off as a whole, then NumPy patched.
     Attack(Student("c04_scanner_switched_off", based_on="blank",
                    answers=naive_with(SCANNER_SWITCHED_OFF), scores=ZERO),
@@ -1285,13 +1279,11 @@ HOSTILE: list[Attack] = [
     # 6. Not stopping the class: the function under test sends back its callers' frames.
     Attack(Student("c06_caller_frames", answers={"softmax_impl": CALLER_FRAMES},
                    scores=ZERO_IMPLEMENTATION), "6 class goes on",
-           page_says=["callers: "],
-           known_hole=_GRADER_NAME_WITHHOLDS, hole_in=("feedback",)),
+           page_says=["callers: "]),
     # 6. Not stopping the class: the grader's own source printed into the notebook.
     Attack(Student("c06_print_grader_source",
                    edit=insert_cell("softmax_impl", PRINT_GRADER_SOURCE)), "6 class goes on",
-           outputs=["def findings(self)"],
-           known_hole=_GRADER_NAME_WITHHOLDS, hole_in=("feedback",)),
+           outputs=["def findings(self)"]),
     # 6. Not stopping the class: a new cell that claims to be a test worth 100 points.
     Attack(Student("c06_bonus_cell", edit=_bonus_cell), "6 class goes on",
            edited_locked_cells=["bonus_points"]),
@@ -1341,11 +1333,7 @@ HOSTILE: list[Attack] = [
     # 9. Nothing unbounded: forks until the process limit refuses, children left waiting.
     Attack(Student("c09_fork_until_refused", based_on="blank",
                    answers=naive_with(FORK_UNTIL_REFUSED), scores=ZERO), "9 bounded",
-           outputs=["bounded by max_processes: True"], flags=["left a process running"],
-           known_hole=_GRADER_NAME_WITHHOLDS + " (here: the page explains the voided parts with "
-                      "the flag, which quotes the forked child's command line, "
-                      "`python -m softmax_grading.runtime`)",
-           hole_in=("feedback",)),
+           outputs=["bounded by max_processes: True"], flags=["left a process running"]),
     # 9. Nothing unbounded: a process in a new session that outlives its cell.
     Attack(Student("c09_orphan_new_session", based_on="blank",
                    answers=naive_with(ORPHAN_NEW_SESSION), scores=ZERO), "9 bounded",
