@@ -9,7 +9,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
@@ -19,6 +18,7 @@ from nbgrader.preprocessors import (
 
 from softmax_grading.preprocessors import (
     ApplyGradingResult,
+    ClearHiddenTestsInFeedback,
     DropDuplicateGradeIds,
     HideTestCode,
     LimitOutputBytes,
@@ -88,7 +88,7 @@ c.Autograde.autograde_preprocessors = [
 # (nbgrader #917, #1363).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
-    ClearHiddenTests,
+    ClearHiddenTestsInFeedback,
     HideTestCode,
     CSSHTMLHeaderPreprocessor,
 ]

@@ -73,6 +73,22 @@ def _student_exception(error: dict) -> Exception:
     return _STUDENT_EXCEPTION_TYPES[name](message)
 
 
+def strings(value: Any) -> list[str]:
+    """A list of strings from the student's process, or a finding-worthy refusal."""
+    if type(value) is not list or not all(type(item) is str for item in value):
+        raise MalformedReply("the student's process sent a malformed reply")
+    return value
+
+
+class MalformedReply(ValueError):
+    """A reply from the student's process that is data, but not the data that was asked for."""
+
+
+def _malformed(checker: Checker, name: str) -> MalformedReply:
+    checker.findings.append(Finding("the student's process sent a malformed reply"))
+    return MalformedReply(f"the reply to a call of {name} was malformed")
+
+
 class _Remote:
     """The calls the course's checks can make on a student's function (``__grading_remote__``)."""
 
@@ -83,28 +99,38 @@ class _Remote:
     def _request(self, mode: str, args: tuple, kwargs: dict, allow: list[str] = ()) -> dict:
         self.checker.used_names.add(self.name)
         if self.name in self.checker.stopped_functions:
-            # It ignored its time limit once and had to be killed: not called again, so one
-            # runaway function costs its own parts, not minutes for every remaining check.
-            self.checker.timed_out = True
-            raise TimeoutError(self.checker.stopped_functions[self.name])
+            # It ignored its time limit once and had to be killed (or it killed its process):
+            # not called again, so one runaway function costs its own parts, not minutes.
+            reason, timed_out = self.checker.stopped_functions[self.name]
+            self.checker.timed_out |= timed_out
+            raise (TimeoutError if timed_out else RuntimeError)(reason)
         try:
             reply = self.checker.session.request({
                 "op": "call", "name": self.name, "mode": mode, "args": list(args),
                 "kwargs": dict(kwargs), "allow": list(allow)})
         except StudentProcessLost as lost:
             self.checker.timed_out |= lost.timed_out
-            self.checker.stopped_functions[self.name] = str(lost)
+            self.checker.stopped_functions[self.name] = (str(lost), lost.timed_out)
             error = TimeoutError if lost.timed_out else RuntimeError
             raise error(str(lost)) from None
-        for text in reply.get("lowered", []):
+        if type(reply) is not dict:
+            raise _malformed(self.checker, self.name)
+        try:
+            lowered = strings(reply.get("lowered", []))
+        except MalformedReply:
+            raise _malformed(self.checker, self.name) from None
+        for text in lowered:
             self.checker.findings.append(Finding(f"{self.name} returned {text}", self.name))
         if "error" in reply:
+            if type(reply["error"]) is not dict:
+                raise _malformed(self.checker, self.name)
             if reply["error"].get("type") == "TimeoutError":
                 self.checker.timed_out = True
             raise _student_exception(reply["error"])
         if "unsupported" in reply:
             return {"result": Unsupported(f"the value {self.name} returned"), "warnings": []}
-        for entry in reply.get("changed", []):
+        changed = reply.get("changed", [])
+        for entry in changed if type(changed) is list else []:
             # The call modified an array argument in place: so do the caller's arrays, as they
             # would have been modified had the function run here.
             if type(entry) is not list or len(entry) != 2:
@@ -188,7 +214,7 @@ class Checker:
         self.session = session
         self.findings: list[Finding] = []
         self.used_names: set[str] = set()
-        self.stopped_functions: dict[str, str] = {}
+        self.stopped_functions: dict[str, tuple[str, bool]] = {}
         self.timed_out = False
 
     def student_namespace(self, trusted_sources: list[str]) -> dict[str, Any]:
@@ -204,6 +230,9 @@ class Checker:
             self.findings.append(Finding(f"the student's process was lost: {lost}"))
             return {}
         namespace: dict[str, Any] = {}
+        if type(described) is not dict:
+            self.findings.append(Finding("the student's process sent a malformed reply"))
+            return namespace
         for name, entry in described.items():
             if name not in wanted or type(entry) is not dict:
                 continue
@@ -211,8 +240,13 @@ class Checker:
             if kind == "function":
                 namespace[name] = StudentFunction(self, name, str(entry.get("name", name)))
             elif kind == "value":
+                try:
+                    lowered = strings(entry.get("lowered", []))
+                except MalformedReply:
+                    self.findings.append(Finding("the student's process sent a malformed reply"))
+                    continue
                 namespace[name] = entry.get("value")
-                for text in entry.get("lowered", []):
+                for text in lowered:
                     self.findings.append(Finding(f"`{name}` is {text}", name))
             elif kind == "unsupported":
                 namespace[name] = Unsupported(str(entry.get("description", name)))

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from softmax_grading.checker import Checker, Finding
+from softmax_grading.checker import Checker, Finding, MalformedReply, strings
 from softmax_grading.roles import TEST, TRUSTED
 from softmax_grading.session import Session, StudentProcessLost
 
@@ -127,7 +127,11 @@ def _scan(session: Session) -> list[Finding]:
         reply = session.request({"op": "scan"})
     except StudentProcessLost as lost:
         return [Finding(f"the student's process could not be inspected: {lost}")]
-    return [Finding(str(text)) for text in reply.get("findings", [])]
+    try:
+        return [Finding(text) for text in strings(reply.get("findings") if type(reply) is dict
+                                                  else None)]
+    except MalformedReply:
+        return [Finding("the student's process sent a malformed reply to the integrity scan")]
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -108,7 +108,8 @@ def secret_lines(notebook_path: Path) -> set[str]:
     shows (a visible test's hint that a hidden test repeats is not a secret).
     """
     secret, public = _partition(notebook_path)
-    visible = {_normalise(line) for line in public}
+    visible = "\n".join(_normalise(line) for line in public)
+    # A line that is part of a visible line (a hint both halves share) is not a secret either.
     return {stripped for stripped in map(_normalise, secret)
             if len(stripped) >= _MIN_SECRET_LENGTH and not _COMMON_LINE.match(stripped)
             and stripped not in visible}

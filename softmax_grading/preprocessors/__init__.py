@@ -8,10 +8,13 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`ApplyGradingResult`: the sandboxed result replaces nbgrader's in-kernel execution;
 * :class:`LimitOutputBytes`: outputs are capped in bytes, images included;
 * :class:`SaveVerdicts`: scores come from the trusted verdicts, not from outputs;
-* :class:`HideTestCode`: feedback shows each check's message, never test code (nbgrader #917).
+* :class:`HideTestCode`: feedback shows each check's message, never test code (nbgrader #917);
+* :class:`ClearHiddenTestsInFeedback`: a student's comment with hidden-test markers does not
+  stop their feedback page.
 """
 
 from softmax_grading.preprocessors.apply_grading_result import ApplyGradingResult
+from softmax_grading.preprocessors.clear_hidden_tests_in_feedback import ClearHiddenTestsInFeedback
 from softmax_grading.preprocessors.drop_duplicate_grade_ids import DropDuplicateGradeIds
 from softmax_grading.preprocessors.hide_test_code import TRACEBACK_NOTE, HideTestCode
 from softmax_grading.preprocessors.limit_output_bytes import LimitOutputBytes
@@ -21,6 +24,7 @@ from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
 __all__ = [
     "TRACEBACK_NOTE",
     "ApplyGradingResult",
+    "ClearHiddenTestsInFeedback",
     "DropDuplicateGradeIds",
     "HideTestCode",
     "LimitOutputBytes",

@@ -154,7 +154,8 @@ def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, as
     """Honest students look honest: no integrity flag, timeout or edited-cell note."""
     course, result = graded_courses[assignment]
     report = json.loads((course.root / "reports" / assignment / "report.json").read_text())
-    for name in ("reference", "blank"):
+    honest = ["reference", "blank"] + (["exploring"] if assignment == "ch01_definition" else [])
+    for name in honest:
         entry = report["students"][f"e2e-{assignment}-{name}"]
         assert entry["flags"] == [] and entry["timeouts"] == [], entry
         assert entry["edited_locked_cells"] == [] and entry["sandbox"] is True, entry

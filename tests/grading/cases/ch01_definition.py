@@ -7,6 +7,7 @@ classes produce. Autograded cells not listed in `scores` must get full points
 
 import copy
 
+import nbformat
 from synthetic import Student, cell_index
 
 NAIVE = '''def softmax(z, axis=-1):
@@ -73,6 +74,24 @@ def _relabel_test_as_answer(notebook):
     cell.source = "print('all tests passed')"
 
 
+# What an honest, curious student adds to the notebook: none of it may cost a point or a flag.
+EXPLORING_CELLS = [
+    "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
+    "%timeit -n 3 -r 1 softmax(np.arange(10.0))",
+    "import scipy.special\nprint(scipy.special.softmax([1.0, 2.0]))  # comparing, not delegating",
+    "from IPython.display import Markdown, display\ndisplay(Markdown('**my notes**'))",
+    "import warnings\nwarnings.warn('just checking')",
+    "%load_ext autoreload\n%autoreload 2",
+    "from tqdm import tqdm\nfor _ in tqdm(range(3)):\n    pass",
+    "help(np.exp)",
+]
+
+
+def _explore(notebook):
+    for source in EXPLORING_CELLS:
+        notebook.cells.append(nbformat.v4.new_code_cell(source))
+
+
 STUDENTS = [
     Student(
         "naive",
@@ -122,6 +141,7 @@ STUDENTS = [
                   "sharper_test": "compare the gaps between the logits"},
     ),
     Student("not_json", raw='{"cells": [ this is not JSON'),
+    Student("exploring", edit=_explore),
     # Cell metadata is the student's to edit: the gradebook decides which cells are trusted.
     Student("forged_locked_cell", edit=_forge_a_locked_cell),
     Student("test_relabelled_as_answer", answers={"softmax_impl": NAIVE},

@@ -1242,9 +1242,7 @@ HOSTILE: list[Attack] = [
                    scores=ZERO), "5 delegation", flags=["softmax_course.checks."]),
     # 5. Delegation: a fake __grading_remote__ answers the delegation check itself.
     Attack(Student("c05_remote_spoof", answers={"softmax_impl": REMOTE_SPOOF},
-                   scores=ZERO_IMPLEMENTATION), "5 delegation",
-           known_hole="the delegation check runs in the student's process and trusts any "
-                      "__grading_remote__ attribute on the student's function"),
+                   scores=ZERO_IMPLEMENTATION), "5 delegation"),
     # 5. Delegation: honest only while profiled (the delegation check's one call).
     Attack(Student("c05_profiler_aware", answers={"softmax_impl": PROFILER_AWARE},
                    scores=ZERO_IMPLEMENTATION), "5 delegation",
@@ -1262,20 +1260,13 @@ HOSTILE: list[Attack] = [
     # (the traceback quotes the visible test's lines).
     Attack(Student("c06_pasted_tests_fail", answers={"softmax_impl": NAIVE},
                    edit=_paste_visible_tests, scores={"softmax_robust": 0}), "6 class goes on",
-           outputs=["CheckFailure"],
-           known_hole="leaks.find_leaks matches secret lines as substrings: the hidden line "
-                      "'\"did you subtract the max before exponentiating?\")' is the tail of a "
-                      "visible line, so a traceback quoting the visible line withholds the page",
-           hole_in=("feedback",)),
+           outputs=["CheckFailure"]),
     # 6. Not stopping the class: `### BEGIN SOLUTION` markers in the student's own code.
     Attack(Student("c06_solution_markers", answers={"softmax_impl": WITH_SOLUTION_MARKERS}),
            "6 class goes on"),
     # 6. Not stopping the class: `### BEGIN HIDDEN TESTS` markers in the student's own code.
     Attack(Student("c06_hidden_test_markers", answers={"softmax_impl": WITH_HIDDEN_TEST_MARKERS}),
-           "6 class goes on",
-           known_hole="nbgrader's ClearHiddenTests (feedback) refuses a hidden-test region in a "
-                      "non-grade cell, so the page is not rendered",
-           hole_in=("feedback",)),
+           "6 class goes on"),
     # 6. Not stopping the class: the function under test sends back its callers' frames.
     Attack(Student("c06_caller_frames", answers={"softmax_impl": CALLER_FRAMES},
                    scores=ZERO_IMPLEMENTATION), "6 class goes on",
@@ -1293,12 +1284,7 @@ HOSTILE: list[Attack] = [
     Attack(Student("c06_test_unlocked", edit=_unlock_test), "6 class goes on",
            edited_locked_cells=["softmax_robust"]),
     # 6. Not stopping the class: an emptied copy of a test cell pasted at the top.
-    Attack(Student("c06_test_copy_first", edit=_copy_test_cell_first), "6 class goes on",
-           edited_locked_cells=["softmax_robust"],
-           known_hole="DropDuplicateGradeIds grades the FIRST copy of a grade_id, so a copy "
-                      "pasted above the setup cell runs the test before the imports (the part "
-                      "scores 0) and the demoted original's traceback withholds the page",
-           hole_in=("scores", "feedback")),
+    Attack(Student("c06_test_copy_first", edit=_copy_test_cell_first), "6 class goes on"),
     # 7. Correct answer marked wrong: a softmax that works in place on its input.
     Attack(Student("c07_in_place", answers={"softmax_impl": IN_PLACE}), "7 correct answers"),
     # 7. Correct answer marked wrong: a student who plots with matplotlib.pyplot.
@@ -1380,22 +1366,14 @@ HOSTILE: list[Attack] = [
                    scores={"dof_test": 0}), "11 output forging"),
     # 11. Output forging: os._exit(0) in the function under test.
     Attack(Student("c11_exit_in_function", answers={"softmax_impl": EXIT_IN_FUNCTION},
-                   scores=ZERO_IMPLEMENTATION), "11 output forging",
-           known_hole="a function whose process exited is not called again, and each later "
-                      "call is reported as a timeout ('ran out of time') though none happened",
-           hole_in=("timeouts",)),
+                   scores=ZERO_IMPLEMENTATION), "11 output forging"),
     # 11. Output forging: a forged reply frame written on the channel to the grader.
     Attack(Student("c11_forged_frame", edit=insert_cell("softmax_impl", FORGED_FRAME)),
            "11 output forging"),
     # 11. Output forging: the runtime's replies reshaped (fields of the wrong type).
     Attack(Student("c11_malformed_replies", based_on="blank",
                    answers=naive_with(MALFORMED_REPLIES), scores=ZERO), "11 output forging",
-           flags=None,
-           known_hole="the checker trusts the shape of the student process's replies "
-                      "(describe's 'lowered', scan's 'findings', a cell's 'outputs'): a wrong "
-                      "type raises in the trusted process, and the submission is NOT GRADED "
-                      "('grading failed: TypeError') instead of graded and flagged",
-           hole_in=("status", "feedback", "exit")),
+           flags=None),
     # 3. Classmates affected: honest students graded after every attacker keep their scores.
     Attack(Student("zz_blank", based_on="blank"), "3 classmates affected"),
     Attack(Student("zz_reference"), "3 classmates affected"),
