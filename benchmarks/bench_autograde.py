@@ -1,73 +1,349 @@
-"""Autograding throughput: seconds per submitted notebook, with and without the course's safeguards.
+"""Autograding throughput: plain nbgrader against the sandboxed pipeline, serial and parallel.
 
-Builds two throw-away course folders with the same N copies of the reference solution of every
-assignment (default: the chapter-1 pilot): one with the course's ``nbgrader_config.py``, one with
-nbgrader's default preprocessors (only the folder names changed). Both are autograded in turns,
-so the ratio shows what the safeguards (duplicate-cell repair, restored test cells, manual-grade
-preservation) cost. Kernel start-up dominates: nbgrader grades serially.
+Four candidates grade the same N copies of the chapter-1 reference solution (``--students``,
+default 16), each in a course folder of its own (so no gradebook is shared), built before any
+timing starts:
 
-    python benchmarks/bench_autograde.py [--students 8] [--assignment ch01_definition]
+1. ``plain nbgrader``: ``python -m nbgrader autograde <a> --force`` in a course folder with
+   nbgrader's DEFAULT preprocessors (only the folder names set): student code runs unsandboxed
+   in a Jupyter kernel with the instructor's rights, one notebook at a time;
+2. ``ours --jobs 1``: ``python -m softmax_grading autograde <a> --jobs 1 --force``, sandbox on;
+3. ``ours --jobs 2``: the same with two local worker processes;
+4. ``ours on Dask (2 workers)``: the same with ``--scheduler`` pointing at a 2-worker Dask
+   ``LocalCluster`` started by this script and kept up for all rounds (its workers are warm
+   after the first run, as a long-lived cluster's are; the scheduler runs in this process).
+
+Every run is a whole command, so each figure includes the command's start-up (imports, the
+gradebook checks, starting the local workers) spread over the N submissions: what a user waits
+for. One untimed warm-up run of each candidate on one student comes first (disk cache, the
+cluster's imports). Then the candidates take turns: ``--rounds`` rounds (default 3), each
+running every candidate once, in an order rotated by one place per round, so a burst of load
+from another process, or a slow phase of the machine, falls on all candidates alike rather than
+on whichever ran at that moment. Each candidate's BEST round is kept: other processes only ever
+add time to a run (they never make one faster), so the minimum is the estimate least disturbed
+by them, and with interleaved rounds every candidate had the same chances at a quiet moment.
+The median is printed next to it to show the spread. After every run the gradebook must give
+each student full marks, so a candidate cannot be fast by failing.
+
+Reported: seconds per submission (wall), throughput relative to plain nbgrader (plain s/nb ÷
+candidate s/nb: above 1 is faster), per-core efficiency from 1 to 2 workers
+(throughput(2 workers) / (2 × throughput(jobs=1))), the machine's CPU seconds per submission
+(every core's busy time during the run: the sandboxes and the Dask workers included, but on a
+busy machine other people's processes too, so it means something only on a quiet one), and the
+load average before and after; a warning is printed when the 1-minute load exceeds 0.5 per
+core. The goals: at least 1.7 times plain nbgrader's throughput on a 2-core machine with the
+sandbox on, and a per-core efficiency of at least 80 %.
+
+Then one submission's cost is broken down, timed on its own (median of ``--repeats``): sandbox
+start (``bwrap ... /bin/true``), the runtime's start (the first reply of a sandboxed
+``Session``, sandbox included), the student's cells, the checks, the rest of
+``grade_submission`` (integrity scan, teardown), sanitizing the submission (``prepare``), and the
+gradebook write (``Writer.record``, nbgrader's ``autograde`` with the result in place).
+
+    python benchmarks/bench_autograde.py [--students 16] [--rounds 3] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from _timing import format_table, machine_info, ratio
+import nbformat
+import psutil
+from _timing import format_table, machine_info
+from nbgrader.api import Gradebook
 
-from softmax_grading.sandbox import Student, make_course, submit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "grading"))
+
+from synthetic import Student, autograded_points, make_course, submit
+
+from softmax_grading import autograde, executors, sandbox
+from softmax_grading.grade_one import grade_submission
+from softmax_grading.layout import Course
+from softmax_grading.session import Session
 
 PLAIN_CONFIG = """c = get_config()
 c.CourseDirectory.course_id = "softmax-course"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 """
+THROUGHPUT_GOAL = 1.7
+EFFICIENCY_GOAL = 0.80
+BUSY_LOAD_PER_CORE = 0.5
 
 
-def _grading_seconds(root: Path, command: list[str]) -> float:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+@dataclass
+class Candidate:
+    label: str
+    course: Course
+    command: list[str]
+    workers: int
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+
+def _environment() -> dict[str, str]:
+    # nbgrader runs `alembic` from PATH when it creates a gradebook.
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (every process, not only ours).
+
+    Counting the whole machine is the one way to include everything a run costs: the sandboxes
+    are killed rather than reaped by their parents, and the Dask workers are not children of
+    the command. On a quiet machine the difference over a run is the run's own CPU time.
+    """
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq
+
+
+def run_candidate(candidate: Candidate, extra: list[str]) -> tuple[float, float]:
+    """Wall seconds and machine CPU seconds of one whole run of the candidate's command."""
+    cpu_before = machine_busy_seconds()
     started = time.perf_counter()
-    subprocess.run(command, cwd=root, env=env, capture_output=True, check=False)
-    return time.perf_counter() - started
+    done = subprocess.run([*candidate.command, *extra], cwd=candidate.course.root,
+                          env=_environment(), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    cpu = machine_busy_seconds() - cpu_before
+    if done.returncode != 0:
+        raise SystemExit(f"{candidate.label} failed (exit code {done.returncode}):\n"
+                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return wall, cpu
+
+
+def check_full_marks(course: Course, assignment: str, students: list[str], label: str) -> None:
+    notebook = course.root / course.source / assignment / f"{assignment}.ipynb"
+    expected = sum(autograded_points(nbformat.read(notebook, as_version=4)).values())
+    with Gradebook(course.db_url) as gradebook:
+        for student in students:
+            score = gradebook.find_submission(assignment, student).code_score
+            if abs(score - expected) > 1e-9:
+                raise SystemExit(f"{label}: {student} scored {score} of {expected} autograded "
+                                 "points: the benchmark's submissions should all pass")
+
+
+def code_version() -> str:
+    """The commit measured, and whether the grading code had uncommitted changes."""
+    repo = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(repo)]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        changed = subprocess.run([*git, "status", "--porcelain", "softmax_grading"],
+                                 capture_output=True, text=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "code: not a git checkout"
+    changed = [line for line in changed if line.strip()]
+    return f"code: commit {commit}" + (f", with {len(changed)} uncommitted change(s) in "
+                                       "softmax_grading/" if changed else "")
+
+
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min; {executors.default_jobs()} cores)"
+
+
+def warn_if_busy(cores: int) -> None:
+    one = os.getloadavg()[0]
+    if one > BUSY_LOAD_PER_CORE * cores:
+        print(f"WARNING: the 1-minute load average is {one:.2f} on {cores} cores: other processes "
+              "are running, so the parallel candidates in particular will look worse than they "
+              "are. Rerun on a quiet machine for numbers to publish.", file=sys.stderr, flush=True)
+
+
+# --- one submission, broken down -----------------------------------------------------------------
+
+
+def _measure(function: Callable[[], object], repeats: int) -> tuple[float, float, list]:
+    """Median wall seconds and median machine CPU seconds of ``function()``, and its returns."""
+    walls, cpus, returned = [], [], []
+    for _ in range(repeats):
+        cpu = machine_busy_seconds()
+        started = time.perf_counter()
+        returned.append(function())
+        walls.append(time.perf_counter() - started)
+        cpus.append(machine_busy_seconds() - cpu)
+    return statistics.median(walls), statistics.median(cpus), returned
+
+
+def breakdown(course: Course, assignment: str, student: str, repeats: int) -> list[list[str]]:
+    """One submission's cost, step by step, each step timed on its own in this process.
+
+    Wall seconds, and the machine's CPU seconds (every process: the sandbox's too) where a step
+    can be timed alone; the student's cells and the checks are timed inside
+    ``grade_submission`` (``GradingResult.seconds``), wall only.
+    """
+    limits = course.sandbox().limits()
+    run = autograde.AutogradeRun(assignment, sandboxed=True)
+
+    def prepare() -> list:
+        return autograde.prepare(course, assignment, [student], sandboxed=True, force=True,
+                                 run=run)
+
+    (job,) = prepare()
+    prepared = _measure(prepare, repeats)
+
+    with tempfile.TemporaryDirectory(prefix="release-") as release:
+        release_dir = Path(release)
+        for relative, content in job.release_files.items():
+            (release_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (release_dir / relative).write_bytes(content)
+        release_dir.chmod(0o755)
+        bwrap = [*sandbox._bwrap_command(sandbox.bwrap_executable(), release_dir, limits=limits),
+                 "/bin/true"]
+        sandbox_alone = _measure(lambda: subprocess.run(bwrap, check=True), repeats)
+
+        def first_reply() -> Session:
+            session = Session(release_dir, limits, sandboxed=True)
+            session.request({"op": "limits", "cpu_seconds": limits["cpu_seconds_per_cell"]})
+            return session
+
+        started = _measure(first_reply, repeats)
+        for session in started[2]:
+            session.close()
+
+    graded = _measure(lambda: grade_submission(job), repeats)
+    results = graded[2]
+    start, cells, checks = (statistics.median(r.seconds[part] for r in results)
+                            for part in ("start", "cells", "checks"))
+
+    writer = autograde.Writer(course, run)
+    written = _measure(lambda: writer.record(job, results[-1]), repeats)
+    if run.not_graded:
+        raise SystemExit(f"the gradebook write failed: {run.not_graded}")
+
+    rows = [
+        ["sanitize the submission (prepare)", "trusted", prepared[0], prepared[1]],
+        ["sandbox + runtime start (to the first reply)", "worker", start, started[1]],
+        ["of which: the sandbox alone (bwrap /bin/true)", "worker", *sandbox_alone[:2]],
+        ["student's cells", "worker", cells, None],
+        ["checks (test cells against the student's code)", "worker", checks, None],
+        ["rest: released files, integrity scan, teardown", "worker",
+         graded[0] - start - cells - checks, None],
+        ["grade_submission in all", "worker", *graded[:2]],
+        ["gradebook write (Writer.record: nbgrader autograde)", "trusted", *written[:2]],
+    ]
+    wall = prepared[0] + graded[0] + written[0]
+    cpu = prepared[1] + graded[1] + written[1]
+    table = [[name, where, f"{seconds:.3f}", f"{seconds / wall:.0%}",
+              "" if cpu_seconds is None else f"{cpu_seconds:.3f}"]
+             for name, where, seconds, cpu_seconds in rows]
+    table.append(["one submission (prepare + grade_submission + write)", "", f"{wall:.3f}",
+                  "100%", f"{cpu:.3f}"])
+    return table
+
+
+# --- main ----------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--students", type=int, default=8)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="repeats of each step of the breakdown (median kept)")
     parser.add_argument("--assignment", default="ch01_definition")
     arguments = parser.parse_args()
     assignment, count = arguments.assignment, arguments.students
+    cores = executors.default_jobs()
+    load_at_start = load_line()
+    warn_if_busy(cores)
 
-    with tempfile.TemporaryDirectory() as scratch:
-        ours = make_course(Path(scratch) / "ours", [assignment])
-        plain = make_course(Path(scratch) / "plain", [assignment])
-        (plain.root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
-        for course in (ours, plain):
-            for index in range(count):
-                submit(course, assignment, Student(f"student{index:03d}"))
+    python = sys.executable
+    ours = [python, "-m", "softmax_grading", "autograde", assignment, "--force"]
+    students = [f"s{index:03d}" for index in range(count)]
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
+        print(f"building 4 course folders with {count} submissions each ...", flush=True)
+        specs = [("plain nbgrader (default preprocessors, no sandbox)",
+                  [python, "-m", "nbgrader", "autograde", assignment, "--force"], 1),
+                 ("ours --jobs 1 (sandbox on)", [*ours, "--jobs", "1"], 1),
+                 ("ours --jobs 2 (sandbox on)", [*ours, "--jobs", "2"], 2),
+                 ("ours on Dask, 2 workers (sandbox on)", ours, 2)]
+        candidates = []
+        for index, (label, command, workers) in enumerate(specs):
+            course = make_course(Path(scratch) / f"course{index}", [assignment])
+            if index == 0:
+                (course.root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
+                course = Course(course.root)  # re-read the configuration
+            for student in students:
+                submit(course, assignment, Student(student))
+            candidates.append(Candidate(label, course, command, workers))
 
-        ours_seconds = _grading_seconds(
-            ours.root, [sys.executable, "-m", "softmax_grading", "autograde", assignment]
-        )
-        plain_seconds = _grading_seconds(
-            plain.root, [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
-        )
+        print("starting a 2-worker Dask LocalCluster ...", flush=True)
+        with executors.local_cluster(2) as cluster:
+            dask = candidates[3]
+            dask.command = [*dask.command, "--scheduler", cluster.scheduler_address]
+            print("warm-up: one student per candidate (untimed) ...", flush=True)
+            for candidate in candidates:
+                run_candidate(candidate, ["--student", students[0]])
 
-    print(f"Autograding {count} submissions of {assignment}")
-    print(machine_info(("nbgrader", "numpy")))
-    rows = [
-        ["course pipeline (python -m softmax_grading autograde)", f"{ours_seconds:.1f}",
-         f"{ours_seconds / count:.2f}", ratio(ours_seconds, plain_seconds)],
-        ["plain nbgrader autograde (default preprocessors)", f"{plain_seconds:.1f}",
-         f"{plain_seconds / count:.2f}", "1.00"],
-    ]
-    print(format_table(["pipeline", "total s", "s / notebook", "ratio to plain"], rows))
+            load_before = load_line()
+            for round_index in range(arguments.rounds):
+                shift = round_index % len(candidates)
+                for candidate in candidates[shift:] + candidates[:shift]:
+                    wall, cpu = run_candidate(candidate, [])
+                    check_full_marks(candidate.course, assignment, students, candidate.label)
+                    candidate.seconds.append(wall)
+                    candidate.cpu_seconds.append(cpu)
+                    print(f"  round {round_index + 1}: {candidate.label}: {wall:.1f} s "
+                          f"({wall / count:.2f} s/nb, {cpu / count:.2f} CPU s/nb), "
+                          f"load {os.getloadavg()[0]:.2f}", flush=True)
+            load_after = load_line()
+
+        print(f"breaking one submission down ({arguments.repeats} repeats per step) ...",
+              flush=True)
+        parts = breakdown(candidates[1].course, assignment, students[0], arguments.repeats)
+
+    plain, serial = candidates[0], candidates[1]
+    per_nb = {id(c): c.best / count for c in candidates}
+    rows = []
+    for candidate in candidates:
+        seconds = per_nb[id(candidate)]
+        speedup = per_nb[id(plain)] / seconds
+        efficiency = (per_nb[id(serial)] / (candidate.workers * seconds)
+                      if candidate.workers > 1 else None)
+        cpu = candidate.cpu_seconds[candidate.seconds.index(candidate.best)] / count
+        rows.append([candidate.label, candidate.workers, f"{candidate.best:.1f}",
+                     f"{seconds:.3f}", f"{statistics.median(candidate.seconds) / count:.3f}",
+                     f"{cpu:.2f}", f"{speedup:.2f}",
+                     "" if efficiency is None else f"{efficiency:.0%}"])
+
+    print()
+    print(f"Autograding {count} copies of the {assignment} reference solution, best of "
+          f"{arguments.rounds} interleaved rounds, on {time.strftime('%Y-%m-%d')}")
+    print(machine_info(("nbgrader", "distributed", "numpy")))
+    print(code_version())
+    print(f"load average at start:  {load_at_start}")
+    print(f"load average before timing: {load_before}")
+    print(f"load average after timing:  {load_after}")
+    print(format_table(["candidate", "workers", "best total s", "s / nb", "median s / nb",
+                        "machine CPU s / nb", "throughput vs plain", "per-core efficiency"], rows))
+    for candidate in candidates[2:]:
+        speedup = per_nb[id(plain)] / per_nb[id(candidate)]
+        efficiency = per_nb[id(serial)] / (2 * per_nb[id(candidate)])
+        print(f"{candidate.label}: {speedup:.2f}x plain nbgrader's throughput (goal >= "
+              f"{THROUGHPUT_GOAL}: {'met' if speedup >= THROUGHPUT_GOAL else 'MISSED'}), "
+              f"per-core efficiency {efficiency:.0%} (goal >= {EFFICIENCY_GOAL:.0%}: "
+              f"{'met' if efficiency >= EFFICIENCY_GOAL else 'MISSED'})")
+    print()
+    print("One submission's cost (ours, sandbox on), each step timed alone, median of "
+          f"{arguments.repeats}:")
+    print(format_table(["step", "runs in", "wall s", "share", "machine CPU s"], parts))
+    warn_if_busy(cores)
 
 
 if __name__ == "__main__":
