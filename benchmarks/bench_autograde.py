@@ -343,7 +343,6 @@ def main() -> None:
     print("One submission's cost (ours, sandbox on), each step timed alone, median of "
           f"{arguments.repeats}:")
     print(format_table(["step", "runs in", "wall s", "share", "machine CPU s"], parts))
-    warn_if_busy(cores)
 
 
 if __name__ == "__main__":
