@@ -22,7 +22,7 @@ import numpy as np
 from _timing import best_time, format_seconds, format_table, machine_info, ratio
 
 from softmax_course import flash_attention, scaled_dot_product_attention
-from softmax_course.online import DEFAULT_BLOCK_K, DEFAULT_BLOCK_Q
+from softmax_course.flash import DEFAULT_BLOCK_K, DEFAULT_BLOCK_Q
 
 GOAL_LENGTH = 4096  # the goals are set for L = S = 4096, d = 64
 MEMORY_GOAL = 20.0  # the plain version's peak divided by the tiled one's, at least

@@ -2,17 +2,19 @@
 
 Each public name lives in a module with one idea: ``stable`` (logsumexp, softmax, log_softmax and
 the naive softmax they replace), ``sigmoid``, ``jacobian`` (the Jacobian and its O(K) products),
-``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention`` and
-``online`` (attention and the online softmax), ``plotting`` (the course's figures).
+``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention``
+(scaled dot-product attention), ``online`` (the online softmax), ``flash`` (FlashAttention, tile
+by tile), ``plotting`` (the course's figures) and ``testing`` (the exercises' checks).
 """
 
 from importlib.metadata import version as _package_version
 
 from .attention import causal_mask, scaled_dot_product_attention
+from .flash import flash_attention
 from .gradcheck import GradientCheck, gradient_check, numerical_gradient, numerical_jacobian
 from .jacobian import log_softmax_jacobian, softmax_jacobian, softmax_jvp, softmax_vjp
 from .losses import cross_entropy, cross_entropy_grad, entropy
-from .online import OnlineSoftmaxState, flash_attention, online_softmax
+from .online import OnlineSoftmaxState, online_softmax
 from .plotting import (
     COURSE_PALETTE,
     COURSE_STYLE,

@@ -180,3 +180,10 @@ def check_same_shape(first: np.ndarray, second: np.ndarray, names: tuple[str, st
             f"{names[0]} and {names[1]} must have the same shape, got {names[0]} of shape "
             f"{first.shape} and {names[1]} of shape {second.shape}"
         )
+
+
+def check_block_size(value, name: str) -> int:
+    """A tile or block length: an int >= 1 (bools are not sizes)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)

@@ -2,7 +2,7 @@
 
 ``scaled_dot_product_attention`` is the plain reference: it builds the whole ``(..., L, S)`` score
 matrix, normalises every row with :func:`softmax_course.stable.softmax` and mixes the value rows.
-:func:`softmax_course.online.flash_attention` computes the same thing tile by tile without the score
+:func:`softmax_course.flash.flash_attention` computes the same thing tile by tile without the score
 matrix and is tested against this one.
 
 Shape letters (as in PyTorch): ``L`` queries, ``S`` keys and values, ``d`` query/key width,

@@ -1,76 +1,27 @@
-"""Online softmax (Milakov & Gimelshein 2018) and the attention it enables (FlashAttention).
+"""Online softmax (Milakov & Gimelshein 2018).
 
 The two-pass softmax needs the maximum of a whole slice before it can sum ``exp(x - max)``. The
 online version carries a running pair ``(m, d)``, the maximum seen so far and the sum of
 ``exp(x - m)`` so far, and fixes the sum up whenever the maximum grows. Two such pairs merge
 associatively, so a slice can be read in blocks, in any grouping, or by several workers.
-FlashAttention applies the same bookkeeping to the weighted sum of value rows, which lets it
-compute attention without ever holding the ``L x S`` score matrix.
+FlashAttention (``flash.py``) applies the same bookkeeping to the weighted sum of value rows.
 
-Reading order: ``_exp_shifted`` (the guarded ``exp(x - m)``), ``OnlineSoftmaxState``,
-``_online_softmax_reference`` (the paper's loop, one element at a time, in plain Python),
-``online_softmax`` (the same in blocks, vectorised) and ``flash_attention``.
+Reading order: ``OnlineSoftmaxState``, ``_online_softmax_reference`` (the paper's loop, one
+element at a time, in plain Python) and ``online_softmax`` (the same in blocks, vectorised).
+The guarded ``exp(x - m)`` they share is ``_numerics.exp_shifted``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_where, normalize_axes
-from .attention import _prepare_attention
+from ._numerics import exp_shifted
+from ._validation import as_float_array, check_block_size, check_where, normalize_axes
 
-__all__ = ["OnlineSoftmaxState", "flash_attention", "online_softmax"]
-
-# Defaults of flash_attention, chosen with benchmarks/bench_flash.py (--sweep) on the course's
-# 2-core machine at L = S = 4096, d = 64: a 128 x 512 score tile gives BLAS matmuls big enough to
-# run at full speed and keeps the Python loop short (256 tiles), while the tile is only 512 KiB in
-# float64. Smaller tiles (64 x 64 = 4096 tiles) let the per-tile Python overhead dominate; larger
-# ones buy little time and cost memory.
-DEFAULT_BLOCK_Q = 128
-DEFAULT_BLOCK_K = 512
-
-
-def _exp_shifted(x, m, where=None, out=None):
-    r"""``exp(x - m)`` for ``x <= m`` (``m`` broadcasts against ``x``), with the edge-case limits.
-
-    * ``m = -inf``: nothing but ``-inf`` has been seen, every ``x`` is ``-inf`` and its weight is 0
-      (the unguarded formula computes ``exp(-inf - (-inf)) = exp(nan)``);
-    * ``x = m = +inf``: the ``+inf`` entries tie for the maximum and each counts 1, the limit of
-      equal huge logits (unguarded: ``exp(inf - inf) = nan`` again); finite ``x`` gives 0;
-    * NaN in ``x`` or ``m`` gives NaN.
-
-    With ``where``, only the True entries are computed; the others are 0 (so a masked logit
-    larger than ``m`` cannot overflow). ``out`` (which may be ``x`` itself) receives the result
-    when there is no ``where`` and no ``+inf`` maximum, saving a temporary in the hot loops;
-    callers must use the returned array, which is ``out`` only in that case.
-    """
-    infinite_max = np.asarray(m == np.inf)
-    tied_at_infinity = None
-    if infinite_max.any():  # looked at before x may be overwritten by out=x
-        tied_at_infinity = x == np.inf if where is None else (x == np.inf) & where
-    shift = np.where(m == -np.inf, 0.0, m)  # -inf - 0 = -inf keeps the weight at exp(-inf) = 0
-    # +inf - +inf = nan is repaired below; x - m overflowing to -inf (a spread beyond the float
-    # range) has the right weight, exp(-inf) = 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        # asarray: for 0-d operands NumPy returns a scalar, which cannot be an out= buffer
-        difference = np.asarray(np.subtract(x, shift, out=out if where is None else None))
-        if where is None:
-            weights = np.exp(difference, out=difference)
-        else:
-            weights = np.exp(difference, out=np.zeros_like(difference), where=where)
-    if tied_at_infinity is not None:
-        weights = np.where(infinite_max, tied_at_infinity, weights)
-    return weights
-
-
-def _check_block_size(value, name: str) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
+__all__ = ["OnlineSoftmaxState", "online_softmax"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -216,10 +167,10 @@ class OnlineSoftmaxState:
         except ValueError:
             raise ValueError(f"cannot merge states of shapes {self.shape} and {other.shape}: "
                              f"they do not broadcast") from None
-        # Each normalizer is re-expressed relative to the common maximum; _exp_shifted makes an
+        # Each normalizer is re-expressed relative to the common maximum; exp_shifted makes an
         # empty side contribute 0 * 0 instead of 0 * nan.
-        new_normalizer = (self.normalizer * _exp_shifted(self.max, new_max)
-                          + other.normalizer * _exp_shifted(other.max, new_max))  # (batch)
+        new_normalizer = (self.normalizer * exp_shifted(self.max, new_max)
+                          + other.normalizer * exp_shifted(other.max, new_max))  # (batch)
         return OnlineSoftmaxState(new_max, new_normalizer)
 
     def update(self, block, axis=-1, *, where=None) -> OnlineSoftmaxState:
@@ -256,7 +207,7 @@ class OnlineSoftmaxState:
         # raising; where=None would mean "read no entry", hence True
         block_max = logits.max(axis=axes, keepdims=True, initial=-np.inf,
                                where=True if mask is None else mask)  # (..., 1)
-        weights = _exp_shifted(logits, block_max, where=mask)  # (..., n)
+        weights = exp_shifted(logits, block_max, where=mask)  # (..., n)
         block_normalizer = weights.sum(axis=axes)  # (...)
         block_state = OnlineSoftmaxState(block_max.squeeze(axis=axes), block_normalizer)
         return self.merge(block_state)
@@ -268,7 +219,7 @@ class OnlineSoftmaxState:
 
 
 def _exp_shifted_scalar(x: float, m: float) -> float:
-    """Scalar twin of ``_exp_shifted`` for the reference loop."""
+    """Scalar twin of ``_numerics.exp_shifted`` for the reference loop."""
     if m == -math.inf:
         return 0.0
     if x == m == math.inf:
@@ -360,7 +311,7 @@ def online_softmax(x, axis=-1, block_size=1024, *, where=None):
     array([0., 0.])
     """
     logits, output_dtype, _ = as_float_array(x, "x")
-    block_size = _check_block_size(block_size, "block_size")
+    block_size = check_block_size(block_size, "block_size")
     axes = normalize_axes(axis, logits.ndim)
     mask = check_where(where, logits.shape)
     if logits.size == 0:
@@ -390,7 +341,7 @@ def online_softmax(x, axis=-1, block_size=1024, *, where=None):
     probabilities = np.zeros_like(flat)  # (*batch, K)
     for start in starts:  # pass 2: normalise, written straight into the result when possible
         block_out = probabilities[..., start:start + block_size]  # (*batch, block), a view
-        weights = _exp_shifted(flat[..., start:start + block_size], running_max,
+        weights = exp_shifted(flat[..., start:start + block_size], running_max,
                                where=block_mask(start), out=block_out)  # (*batch, block)
         # normalizer 0 (nothing to normalise) leaves the zeros; NaN is != 0 and so propagates
         np.divide(weights, normalizer, out=block_out, where=normalizer != 0)
@@ -399,161 +350,3 @@ def online_softmax(x, axis=-1, block_size=1024, *, where=None):
         np.copyto(probabilities, np.nan, where=np.isnan(running_max))
     result = np.moveaxis(probabilities.reshape(moved.shape), reduced, axes)
     return result.astype(output_dtype, copy=False)
-
-
-# --------------------------------------------------------------------------------------------------
-# FlashAttention
-# --------------------------------------------------------------------------------------------------
-
-
-def flash_attention(q, k, v, *, block_q=DEFAULT_BLOCK_Q, block_k=DEFAULT_BLOCK_K, is_causal=False,
-                    scale=None, return_lse=False, mask=None):
-    r"""Attention computed tile by tile with online softmax, never holding the L x S scores.
-
-    Parameters
-    ----------
-    q : array_like, shape (..., L, d)
-        Queries.
-    k : array_like, shape (..., S, d)
-        Keys.
-    v : array_like, shape (..., S, dv)
-        Values.
-    block_q : int, default 128
-        Queries per tile (>= 1; need not divide L).
-    block_k : int, default 512
-        Keys per tile (>= 1; need not divide S).
-    is_causal : bool, default False
-        Query ``i`` attends key ``j`` only when ``j <= i`` (top-left aligned, as
-        :func:`softmax_course.attention.causal_mask`). Tiles entirely above the diagonal are
-        skipped.
-    scale : float, optional
-        Positive finite score scale; defaults to :math:`1/\sqrt{d}` (1 when ``d = 0``).
-    return_lse : bool, default False
-        Also return the per-query log-sum-exp of the scaled, masked scores.
-    mask : array_like, optional
-        Boolean (True = attend) or floating additive mask broadcastable to ``(..., L, S)``, exactly
-        as in :func:`softmax_course.attention.scaled_dot_product_attention`. It is read one tile
-        at a time; a broadcast mask such as a key-padding mask ``(..., 1, S)`` costs no
-        ``L x S`` memory.
-
-    Returns
-    -------
-    out : numpy.ndarray, shape (..., L, dv)
-        Equal (up to rounding) to ``scaled_dot_product_attention(q, k, v, mask=mask,
-        is_causal=is_causal, scale=scale)``; fully masked rows are 0.
-    lse : numpy.ndarray, shape (..., L)
-        Only with ``return_lse=True``: :math:`\log \sum_{j \in A_i} e^{s_{ij}}`, ``-inf`` for a
-        fully masked row. It is what a backward pass keeps to recompute the weights.
-
-    Raises
-    ------
-    ValueError
-        If ``block_q`` or ``block_k`` is not an int >= 1, or for the shape and scale errors of
-        ``scaled_dot_product_attention`` (the messages name the shapes).
-    TypeError
-        As ``scaled_dot_product_attention``.
-
-    Notes
-    -----
-    For each tile of queries :math:`Q_I` the loop keeps, per query, the running maximum
-    :math:`m`, the running normalizer :math:`\ell` and an unnormalised output
-    :math:`a` (``acc``), starting at :math:`(-\infty, 0, 0)`. For each tile of keys :math:`J`:
-
-    .. math::
-
-        S = \tau\, Q_I K_J^\top + B_{IJ}, \quad
-        m' = \max\big(m, \max_{j \in J} S_{\cdot j}\big), \quad
-        \alpha = e^{m - m'}, \quad P = e^{S - m'},
-
-        \ell \leftarrow \alpha\, \ell + \textstyle\sum_j P_{\cdot j}, \qquad
-        a \leftarrow \alpha\, a + P V_J, \qquad m \leftarrow m',
-
-    with masked scores set to :math:`-\infty` first. This is the merge of
-    :class:`OnlineSoftmaxState` with :math:`a` carried along: after the last tile
-    :math:`a_i = \sum_j e^{s_{ij} - m_i} v_j` and :math:`\ell_i = \sum_j e^{s_{ij} - m_i}`, so
-    :math:`o_i = a_i / \ell_i` and :math:`\mathrm{lse}_i = m_i + \log \ell_i`. A row with
-    :math:`\ell_i = 0` saw no key and gets :math:`o_i = 0`. The guards of ``_exp_shifted`` make an
-    entirely masked tile, or a row that has seen nothing yet, contribute 0 instead of NaN.
-
-    Memory: besides the inputs and the ``(..., L, dv)`` output, a few ``(..., block_q, block_k)``
-    tiles, independent of ``L`` and ``S``; the plain version holds several ``(..., L, S)``
-    arrays. The multiplications are the same; in NumPy the loop costs a few Python calls per tile,
-    which is why the defaults use large tiles (see ``benchmarks/bench_flash.py``).
-
-    ``mask`` is an addition to the FlashAttention interface: it makes this function a drop-in
-    equal of ``scaled_dot_product_attention``, including rows that no key may reach.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from softmax_course import flash_attention, scaled_dot_product_attention
-    >>> rng = np.random.default_rng(0)
-    >>> q, k, v = rng.normal(size=(5, 4)), rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
-    >>> out, lse = flash_attention(q, k, v, block_q=2, block_k=3, is_causal=True, return_lse=True)
-    >>> bool(np.allclose(out, scaled_dot_product_attention(q, k, v, is_causal=True)))
-    True
-    >>> lse.shape
-    (5,)
-    """
-    block_q = _check_block_size(block_q, "block_q")
-    block_k = _check_block_size(block_k, "block_k")
-    inputs = _prepare_attention(q, k, v, mask, is_causal, scale)
-    L, S = inputs.q.shape[-2], inputs.k.shape[-2]
-    dv = inputs.v.shape[-1]
-    batch = inputs.batch_shape
-    dtype = inputs.q.dtype
-    # Broadcasting q to the full batch (a view, no copy) gives every score tile the full batch
-    # shape, so the mask can be applied to it in place.
-    queries = np.broadcast_to(inputs.q, (*batch, *inputs.q.shape[-2:]))  # (..., L, d)
-    keys_t = np.swapaxes(inputs.k, -1, -2)  # (..., d, S), a view
-    values = inputs.v  # (..., S, dv)
-    keep = bias = None
-    if inputs.keep is not None:
-        keep = np.broadcast_to(inputs.keep, inputs.scores_shape)  # view (..., L, S)
-    if inputs.bias is not None:
-        bias = np.broadcast_to(inputs.bias, inputs.scores_shape)  # view (..., L, S)
-
-    out = np.zeros((*batch, L, dv), dtype)  # (..., L, dv); rows that see no key stay 0
-    lse = np.empty((*batch, L), dtype)  # (..., L)
-    for q_start in range(0, L, block_q):
-        q_stop = min(q_start + block_q, L)
-        q_tile = queries[..., q_start:q_stop, :] * inputs.scale  # (..., bq, d)
-        running_max = np.full((*batch, q_stop - q_start), -np.inf, dtype)  # (..., bq)
-        normalizer = np.zeros((*batch, q_stop - q_start), dtype)  # (..., bq)
-        acc = np.zeros((*batch, q_stop - q_start, dv), dtype)  # (..., bq, dv)
-        # Causal: the last query of this tile is q_stop - 1, so later keys are invisible to all
-        # of its queries and their tiles are skipped.
-        k_end = min(S, q_stop) if inputs.is_causal else S
-        for k_start in range(0, k_end, block_k):
-            k_stop = min(k_start + block_k, k_end)
-            scores = q_tile @ keys_t[..., k_start:k_stop]  # (..., bq, bk)
-            if bias is not None:
-                scores += bias[..., q_start:q_stop, k_start:k_stop]
-            tile_keep = None if keep is None else keep[..., q_start:q_stop, k_start:k_stop]
-            if inputs.is_causal and k_stop - 1 > q_start:  # the tile crosses the diagonal
-                causal = (np.arange(k_start, k_stop)[np.newaxis, :]
-                          <= np.arange(q_start, q_stop)[:, np.newaxis])  # (bq, bk)
-                tile_keep = causal if tile_keep is None else tile_keep & causal
-            if tile_keep is not None:
-                np.copyto(scores, -np.inf, where=~tile_keep)  # also hides NaN at masked places
-
-            new_max = np.maximum(running_max, scores.max(axis=-1))  # (..., bq)
-            alpha = _exp_shifted(running_max, new_max)  # (..., bq): rescales what came before
-            # unnormalised weights, written over the scores: one tile of memory, not two
-            probs = _exp_shifted(scores, new_max[..., np.newaxis], out=scores)  # (..., bq, bk)
-            normalizer = normalizer * alpha + probs.sum(axis=-1)  # (..., bq)
-            acc *= alpha[..., np.newaxis]  # (..., bq, dv)
-            acc += probs @ values[..., k_start:k_stop, :]  # (..., bq, bk) @ (..., bk, dv)
-            running_max = new_max
-            del scores, probs  # free this tile before the next one is allocated
-
-        seen = normalizer[..., np.newaxis]  # (..., bq, 1); 0 = the row saw no key
-        # rows that saw nothing keep their zeros; NaN != 0, so a NaN row stays NaN
-        np.divide(acc, seen, out=out[..., q_start:q_stop, :], where=seen != 0)
-        with np.errstate(divide="ignore"):  # log(0) = -inf is the lse of a fully masked row
-            lse[..., q_start:q_stop] = running_max + np.log(normalizer)
-
-    out = out.astype(inputs.output_dtype, copy=False)
-    if return_lse:
-        return out, lse.astype(inputs.output_dtype, copy=False)
-    return out

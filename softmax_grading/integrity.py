@@ -251,7 +251,7 @@ class Baseline:
             found.append(f"used {event}")
         # A thread left running is not a finding: the verdicts are computed in another process,
         # and libraries start their own (tqdm's monitor). A thread started while the grader's
-        # delegation or memory check runs fails that check (softmax_course.checks).
+        # delegation or memory check runs fails that check (softmax_course.testing).
         found += [f"left a process running: {command}" for command in _other_processes()]
         return found
 

@@ -190,15 +190,15 @@ class Runtime:
         import numpy as np  # noqa: F401 -- loaded before the snapshot, as a kernel would
 
         import softmax_course
-        from softmax_course import checks
+        from softmax_course import testing
         from softmax_grading import integrity
 
-        self.checks = checks
-        self.quiet = checks.quiet
+        self.testing = testing
+        self.quiet = testing.quiet
         # The measuring code itself, taken before any student code runs: the public helpers
         # dispatch on a `__grading_remote__` attribute, which a student's function could set.
-        self.delegated_calls = checks._delegated_calls_here
-        self.peak_memory = checks._peak_memory_here
+        self.delegated_calls = testing._delegated_calls_here
+        self.peak_memory = testing._peak_memory_here
         del softmax_course
         self.shell = _make_shell()
         signal.signal(signal.SIGPROF, _on_cpu_limit)

@@ -13,8 +13,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BUILD_HTML = REPO_ROOT / "_build" / "html"
-MATHJAX = BUILD_HTML / "_static" / "mathjax"
 # Attributes through which a page loads something, per tag.
 RESOURCE_ATTRIBUTES = {
     "script": ("src",),
@@ -83,9 +81,10 @@ def test_no_stylesheet_imports_offsite_fonts_or_images(built_html: Path) -> None
 def test_mathjax_is_served_from_the_build(built_html: Path) -> None:
     """The local MathJax copy has its entry point, web fonts and TeX packages, and pages use it."""
     root = built_html
-    assert (MATHJAX / "tex-chtml.js").is_file(), "MathJax entry point missing from the build"
-    assert list((MATHJAX / "output/chtml/fonts/woff-v2").glob("*.woff")), "MathJax fonts missing"
-    assert (MATHJAX / "input/tex/extensions/boldsymbol.js").is_file(), "TeX packages missing"
-    assert (MATHJAX / "LICENSE").is_file(), "MathJax's licence must ship with the copy"
+    mathjax = built_html / "_static" / "mathjax"
+    assert (mathjax / "tex-chtml.js").is_file(), "MathJax entry point missing from the build"
+    assert list((mathjax / "output/chtml/fonts/woff-v2").glob("*.woff")), "MathJax fonts missing"
+    assert (mathjax / "input/tex/extensions/boldsymbol.js").is_file(), "TeX packages missing"
+    assert (mathjax / "LICENSE").is_file(), "MathJax's licence must ship with the copy"
     glossary = (root / "book" / "glossary.html").read_text(encoding="utf-8")
     assert 'src="../_static/mathjax/tex-chtml.js' in glossary, "the glossary does not load it"

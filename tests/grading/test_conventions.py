@@ -56,7 +56,7 @@ def test_every_test_cell_has_hidden_tests_and_uses_the_checks(assignment):
         if meta.get("grade") and cell.cell_type == "code":
             grade_id = meta["grade_id"]
             assert "### BEGIN HIDDEN TESTS" in cell.source, f"{grade_id} has no hidden tests"
-            assert "checks." in cell.source, f"{grade_id}: fail through softmax_course.checks"
+            assert "testing." in cell.source, f"{grade_id}: fail through softmax_course.testing"
             assert "raises-exception" in cell.metadata.get("tags", []), (
                 f"{meta['grade_id']}: tag test cells 'raises-exception' (they fail in the release)"
             )

@@ -76,7 +76,7 @@ def test_writes_go_only_to_a_private_scratch_folder(release_dir):
 
     package = Path(softmax_course.__file__).parent
     printed = _run(release_dir, f"""
-for path in [{str(package / 'checks.py')!r}, {str(package / 'planted.py')!r}, '/release/x',
+for path in [{str(package / 'testing.py')!r}, {str(package / 'planted.py')!r}, '/release/x',
              '/usr/lib/planted', 'scratch.txt', '/tmp/scratch.txt']:
     try:
         open(path, 'a').write('x')

@@ -411,9 +411,9 @@ import IPython
 import numpy
 
 import softmax_course
-from softmax_course import checks as _checks
+from softmax_course import testing as _checks
 
-payload = ("\\n# " + TAG + "\\nimport softmax_course.checks as _c\\n"
+payload = ("\\n# " + TAG + "\\nimport softmax_course.testing as _c\\n"
            "_c.compare = _c.check_answer = _c.check_choice = lambda *a, **k: None\\n")
 targets = [_checks.__file__, softmax_course.__file__, numpy.__file__, IPython.__file__,
            os.__file__, sys.modules["softmax_grading.codec"].__file__]
@@ -505,14 +505,14 @@ print(f"shared answer files found: {used}")
 
 # --- 4. checks switched off ---------------------------------------------------------------------
 
-CHECKS_NOOP = '''from softmax_course import checks as _checks
+CHECKS_NOOP = '''from softmax_course import testing as _checks
 
 for _name in ("compare", "expect", "check_answer", "check_choice", "forbid_delegation",
               "delegated_calls", "call"):
     setattr(_checks, _name, lambda *args, **kwargs: None)
 '''
 
-CHECKS_CODE_SWAP = '''from softmax_course import checks as _checks
+CHECKS_CODE_SWAP = '''from softmax_course import testing as _checks
 
 for _name in ("compare", "check_answer", "check_choice"):
     getattr(_checks, _name).__code__ = (lambda *args, **kwargs: None).__code__
@@ -595,13 +595,13 @@ import types
 
 import softmax_course
 
-_fake = types.ModuleType("softmax_course.checks")
+_fake = types.ModuleType("softmax_course.testing")
 for _name in ("compare", "expect", "check_answer", "check_choice", "forbid_delegation", "call",
               "delegated_calls", "quiet"):
     setattr(_fake, _name, lambda *args, **kwargs: None)
-sys.modules["softmax_course.checks"] = _fake
-softmax_course.checks = _fake
-checks = _fake
+sys.modules["softmax_course.testing"] = _fake
+softmax_course.testing = _fake
+testing = _fake
 '''
 
 RIGGED_STR = '''class _AlwaysEqual(str):
@@ -777,14 +777,14 @@ DUNDER_IMPORT_SCIPY = '''def softmax(z, axis=-1):
 
 # The course's table of forbidden code shapes switched off by a setting, then a copy of the
 # library's source: no function is replaced.
-FINGERPRINTS_OFF = '''from softmax_course import checks as _checks
+FINGERPRINTS_OFF = '''from softmax_course import testing as _checks
 
 _checks._FINGERPRINT_MIN_INSTRUCTIONS = 10**9
 ''' + EXEC_LIBRARY_SOURCE
 
 # The measurement table the course's checks dispatch through, edited in place.
 DISPATCH_TABLE_EDITED = '''import softmax_course
-from softmax_course import checks as _checks
+from softmax_course import testing as _checks
 
 for _value in list(vars(_checks).values()):
     if type(_value) is dict and "delegated_calls" in _value:
@@ -1137,11 +1137,11 @@ HOSTILE: list[Attack] = [
     # 4. Checks switched off: the course's check functions replaced by no-ops.
     Attack(Student("c04_checks_noop", based_on="blank", answers=naive_with(CHECKS_NOOP),
                    scores=ZERO), "4 checks switched off",
-           flags=["softmax_course.checks.compare was replaced"]),
+           flags=["softmax_course.testing.compare was replaced"]),
     # 4. Checks switched off: the checks' code objects swapped for a no-op's.
     Attack(Student("c04_checks_code_swap", based_on="blank", answers=naive_with(CHECKS_CODE_SWAP),
                    scores=ZERO), "4 checks switched off",
-           flags=["softmax_course.checks.compare.__code__ was replaced"]),
+           flags=["softmax_course.testing.compare.__code__ was replaced"]),
     # 4. Checks switched off: IPython pre/post_run_cell hooks that display "8/8" results.
     Attack(Student("c04_event_hooks", based_on="blank", answers=naive_with(EVENT_HOOKS),
                    scores=ZERO), "4 checks switched off",
@@ -1167,10 +1167,10 @@ HOSTILE: list[Attack] = [
     Attack(Student("c04_builtins_patched", based_on="blank", answers=naive_with(BUILTINS_PATCHED),
                    scores=ZERO), "4 checks switched off",
            flags=["builtins.isinstance was replaced", "builtins.AssertionError was replaced"]),
-    # 4. Checks switched off: sys.modules['softmax_course.checks'] swapped for a fake.
+    # 4. Checks switched off: sys.modules['softmax_course.testing'] swapped for a fake.
     Attack(Student("c04_sys_modules_swapped", based_on="blank",
                    answers=naive_with(SYS_MODULES_SWAPPED), scores=ZERO), "4 checks switched off",
-           flags=["sys.modules['softmax_course.checks'] was replaced or removed"]),
+           flags=["sys.modules['softmax_course.testing'] was replaced or removed"]),
     # 4. Checks switched off: a str subclass whose == is always true (scoped to its part).
     Attack(Student("c04_rigged_str", answers={"sharper_impl": RIGGED_STR},
                    scores={"sharper_test": 0}), "4 checks switched off",
@@ -1236,10 +1236,10 @@ HOSTILE: list[Attack] = [
     # 5. Delegation: fingerprinting switched off by a setting of checks, then a source copy.
     Attack(Student("c05_fingerprints_off", answers={"softmax_impl": FINGERPRINTS_OFF},
                    scores=ZERO), "5 delegation",
-           flags=["softmax_course.checks._FINGERPRINT_MIN_INSTRUCTIONS was changed"]),
+           flags=["softmax_course.testing._FINGERPRINT_MIN_INSTRUCTIONS was changed"]),
     # 5. Delegation: the checks' dispatch table edited in place, then the library called.
     Attack(Student("c05_dispatch_table_edited", answers={"softmax_impl": DISPATCH_TABLE_EDITED},
-                   scores=ZERO), "5 delegation", flags=["softmax_course.checks."]),
+                   scores=ZERO), "5 delegation", flags=["softmax_course.testing."]),
     # 5. Delegation: a fake __grading_remote__ answers the delegation check itself.
     Attack(Student("c05_remote_spoof", answers={"softmax_impl": REMOTE_SPOOF},
                    scores=ZERO_IMPLEMENTATION), "5 delegation"),
@@ -1352,8 +1352,8 @@ HOSTILE: list[Attack] = [
            edited_locked_cells=["softmax_robust"]),
     # 10. Noise: the locked setup cell edited to switch the checks off is restored.
     Attack(Student("c10_edited_setup_cell", edit=replace_source(
-        "setup", "import numpy as np\n\nfrom softmax_course import checks\n"
-                 "checks.compare = lambda *args, **kwargs: None")), "10 noise",
+        "setup", "import numpy as np\n\nfrom softmax_course import testing\n"
+                 "testing.compare = lambda *args, **kwargs: None")), "10 noise",
            edited_locked_cells=["setup"]),
     # 11. Output forging: "full marks" printed and numbers displayed as results.
     Attack(Student("c11_forged_output", based_on="blank",

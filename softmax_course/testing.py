@@ -40,22 +40,22 @@ Details that matter for autograding with nbgrader:
 Examples
 --------
 >>> import numpy as np
->>> from softmax_course import checks
+>>> from softmax_course import testing
 >>> def naive(z, axis=-1):
 ...     e = np.exp(z)
 ...     return e / e.sum(axis=axis, keepdims=True)
 >>> def reference(z, axis=-1):
 ...     e = np.exp(z - z.max(axis=axis, keepdims=True))
 ...     return e / e.sum(axis=axis, keepdims=True)
->>> checks.compare(naive, reference, np.array([1000.0, 999.0]), case="logits near 1000",
-...                hint="did you subtract the max?")  # doctest: +ELLIPSIS
+>>> testing.compare(naive, reference, np.array([1000.0, 999.0]), case="logits near 1000",
+...                 hint="did you subtract the max?")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-softmax_course.checks.CheckFailure: naive returned nan for logits near 1000: did you subtract...
->>> checks.forbid_delegation(lambda z: reference(z) * 1.0, np.zeros(3))  # honest: passes
+softmax_course.testing.CheckFailure: naive returned nan for logits near 1000: did you subtract...
+>>> testing.forbid_delegation(lambda z: reference(z) * 1.0, np.zeros(3))  # honest: passes
 >>> import scipy.special
 >>> renamed = scipy.special.softmax
->>> checks.delegated_calls(lambda z: renamed(z), np.zeros(3))
+>>> testing.delegated_calls(lambda z: renamed(z), np.zeros(3))
 ['scipy.special.softmax']
 """
 
@@ -413,7 +413,7 @@ _LIBRARY_FUNCTIONS = {
 _ALWAYS_IMPORTABLE = ("scipy.special",)
 # Every function of the course's modules is forbidden, except in these two: the checks
 # themselves and the figures.
-_COURSE_MODULES_NOT_FORBIDDEN = {"checks", "plotting"}
+_COURSE_MODULES_NOT_FORBIDDEN = {"testing", "plotting"}
 # Methods that construct an object are reported under the class's name.
 _CONSTRUCTORS = {"__new__", "__init__", "__post_init__"}
 # A forbidden function is also recognised by the structure of its code (see _structure), so

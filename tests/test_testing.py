@@ -26,7 +26,7 @@ import pytest
 import scipy.special
 
 import softmax_course
-from softmax_course import checks
+from softmax_course import testing
 
 pytestmark = pytest.mark.filterwarnings("error")  # the checks themselves must never warn
 
@@ -47,15 +47,15 @@ def naive(z, axis=-1):
 
 def test_a_correct_function_passes_every_kind_of_case():
     rng = np.random.default_rng(0)
-    checks.compare(stable, reference, rng.normal(size=(3, 4)), axis=0, case="a batch")
-    checks.compare(stable, reference, np.array([1000.0, 999.0]), case="big logits")
-    checks.compare(stable, reference, rng.normal(size=5).astype(np.float32), case="float32",
+    testing.compare(stable, reference, rng.normal(size=(3, 4)), axis=0, case="a batch")
+    testing.compare(stable, reference, np.array([1000.0, 999.0]), case="big logits")
+    testing.compare(stable, reference, rng.normal(size=5).astype(np.float32), case="float32",
                    check_dtype=True)
 
 
 def test_overflow_is_reported_with_the_hint_and_numpy_warning():
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.compare(naive, reference, np.array([1000.0, 999.0]), case="logits near 1000",
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.compare(naive, reference, np.array([1000.0, 999.0]), case="logits near 1000",
                        hint="did you subtract the max?")
     message = str(failure.value)
     assert "naive returned nan for logits near 1000: did you subtract the max?" in message
@@ -69,8 +69,8 @@ def test_wrong_values_report_the_error_size_but_never_the_expected_values():
     def off_by_a_bit(z, axis=-1):
         return stable(z, axis) + 0.01
 
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.compare(off_by_a_bit, reference, z, case="three logits", hint="check the sum")
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.compare(off_by_a_bit, reference, z, case="three logits", hint="check the sum")
     message = str(failure.value)
     assert "3 of 3 entries off" in message and "check the sum" in message
     for value in expected:
@@ -79,13 +79,13 @@ def test_wrong_values_report_the_error_size_but_never_the_expected_values():
 
 
 def test_wrong_shape_and_dtype_and_none_are_named():
-    with pytest.raises(checks.CheckFailure, match=r"returned shape \(1,\)"):
-        checks.compare(lambda z, axis=-1: np.ones(1), reference, np.zeros(3), case="three logits")
-    with pytest.raises(checks.CheckFailure, match=r"returned dtype float64 .* float32 input"):
-        checks.compare(lambda z, axis=-1: stable(z.astype(np.float64)), reference,
+    with pytest.raises(testing.CheckFailure, match=r"returned shape \(1,\)"):
+        testing.compare(lambda z, axis=-1: np.ones(1), reference, np.zeros(3), case="three logits")
+    with pytest.raises(testing.CheckFailure, match=r"returned dtype float64 .* float32 input"):
+        testing.compare(lambda z, axis=-1: stable(z.astype(np.float64)), reference,
                        np.zeros(3, np.float32), case="float32 logits", check_dtype=True)
-    with pytest.raises(checks.CheckFailure, match="forget the `return`"):
-        checks.compare(lambda z, axis=-1: None, reference, np.zeros(3), case="three logits")
+    with pytest.raises(testing.CheckFailure, match="forget the `return`"):
+        testing.compare(lambda z, axis=-1: None, reference, np.zeros(3), case="three logits")
 
 
 def test_not_implemented_and_crashes_become_messages():
@@ -95,14 +95,14 @@ def test_not_implemented_and_crashes_become_messages():
     def crashing(z, axis=-1):
         return z[5]
 
-    with pytest.raises(checks.CheckFailure, match="not implemented yet"):
-        checks.compare(unfinished, reference, np.zeros(3), case="three logits")
-    with pytest.raises(checks.CheckFailure, match="raised IndexError for three logits"):
-        checks.compare(crashing, reference, np.zeros(3), case="three logits")
+    with pytest.raises(testing.CheckFailure, match="not implemented yet"):
+        testing.compare(unfinished, reference, np.zeros(3), case="three logits")
+    with pytest.raises(testing.CheckFailure, match="raised IndexError for three logits"):
+        testing.compare(crashing, reference, np.zeros(3), case="three logits")
 
 
 def test_quiet_keeps_warnings_off_stderr(capfd):
-    with checks.quiet() as caught:
+    with testing.quiet() as caught:
         np.exp(np.array([1000.0]))
         warnings.warn("student print-debugging", UserWarning, stacklevel=1)
     messages = {str(w.message) for w in caught}
@@ -111,18 +111,18 @@ def test_quiet_keeps_warnings_off_stderr(capfd):
 
 
 def test_answers_and_choices_do_not_reveal_the_answer():
-    checks.check_answer(np.exp(2.5), np.exp(2.5), name="ratio_answer")
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.check_answer(2.5, np.exp(2.5), name="ratio_answer", hint="only differences matter")
+    testing.check_answer(np.exp(2.5), np.exp(2.5), name="ratio_answer")
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.check_answer(2.5, np.exp(2.5), name="ratio_answer", hint="only differences matter")
     assert "12.18" not in str(failure.value) and "only differences matter" in str(failure.value)
-    with pytest.raises(checks.CheckFailure, match="has no answer yet"):
-        checks.check_answer(..., 4, name="dof_answer")
-    with pytest.raises(checks.CheckFailure, match="should be a number"):
-        checks.check_answer("four", 4, name="dof_answer")
-    with pytest.raises(checks.CheckFailure, match="not the right choice"):
-        checks.check_choice("a", "b", name="sharper_answer", options=("a", "b"))
-    with pytest.raises(checks.CheckFailure, match="should be one of"):
-        checks.check_choice("c", "b", name="sharper_answer", options=("a", "b"))
+    with pytest.raises(testing.CheckFailure, match="has no answer yet"):
+        testing.check_answer(..., 4, name="dof_answer")
+    with pytest.raises(testing.CheckFailure, match="should be a number"):
+        testing.check_answer("four", 4, name="dof_answer")
+    with pytest.raises(testing.CheckFailure, match="not the right choice"):
+        testing.check_choice("a", "b", name="sharper_answer", options=("a", "b"))
+    with pytest.raises(testing.CheckFailure, match="should be one of"):
+        testing.check_choice("c", "b", name="sharper_answer", options=("a", "b"))
 
 
 # --- delegation --------------------------------------------------------------------
@@ -144,8 +144,8 @@ def _helper(z, axis):
 
 
 def test_honest_implementations_pass_the_delegation_check():
-    checks.forbid_delegation(stable, np.zeros(3))
-    checks.forbid_delegation(naive, np.zeros(3))
+    testing.forbid_delegation(stable, np.zeros(3))
+    testing.forbid_delegation(naive, np.zeros(3))
 
 
 @pytest.mark.parametrize(
@@ -157,15 +157,15 @@ def test_honest_implementations_pass_the_delegation_check():
     ],
 )
 def test_delegation_is_caught_even_under_another_name(function, library):
-    with pytest.raises(checks.CheckFailure, match=re.escape(library)):
-        checks.forbid_delegation(function, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=re.escape(library)):
+        testing.forbid_delegation(function, np.zeros(3))
 
 
 def test_allowed_course_functions_may_be_used():
     def attention_like(z, axis=-1):
         return softmax_course.softmax(z, axis=axis) * 1.0
 
-    checks.forbid_delegation(attention_like, np.zeros(3), allow=(softmax_course.softmax,))
+    testing.forbid_delegation(attention_like, np.zeros(3), allow=(softmax_course.softmax,))
 
 
 def test_delegation_check_survives_a_crashing_function():
@@ -173,8 +173,8 @@ def test_delegation_check_survives_a_crashing_function():
         _saved_reference(z)
         raise ValueError("boom")
 
-    with pytest.raises(checks.CheckFailure, match=re.escape("softmax_course.softmax")):
-        checks.forbid_delegation(crashing, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=re.escape("softmax_course.softmax")):
+        testing.forbid_delegation(crashing, np.zeros(3))
 
 
 def test_methods_of_reference_classes_count_as_delegation():
@@ -182,8 +182,8 @@ def test_methods_of_reference_classes_count_as_delegation():
         state = softmax_course.OnlineSoftmaxState.empty().update(x)
         return np.exp(x - state.logsumexp)
 
-    with pytest.raises(checks.CheckFailure, match=re.escape("OnlineSoftmaxState.update")):
-        checks.forbid_delegation(merges_with_the_course_state, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=re.escape("OnlineSoftmaxState.update")):
+        testing.forbid_delegation(merges_with_the_course_state, np.zeros(3))
 
 
 def test_what_an_allowed_function_calls_inside_is_not_delegation():
@@ -191,7 +191,7 @@ def test_what_an_allowed_function_calls_inside_is_not_delegation():
     def mean_loss(logits, labels):
         return softmax_course.cross_entropy(logits, labels) * 1.0
 
-    checks.forbid_delegation(mean_loss, np.zeros((2, 3)), np.array([0, 2]),
+    testing.forbid_delegation(mean_loss, np.zeros((2, 3)), np.array([0, 2]),
                              allow=(softmax_course.cross_entropy,))
 
 
@@ -203,28 +203,29 @@ def test_only_the_outermost_forbidden_call_is_reported():
         return saved_flash(q, k, v, block_k=block_k)
 
     q = np.zeros((3, 4))
-    assert checks.delegated_calls(tiled_attention, q, q, q, 2) == ["softmax_course.flash_attention"]
+    assert testing.delegated_calls(tiled_attention, q, q, q, 2) == [
+        "softmax_course.flash_attention"]
 
 
 def test_labels_name_course_functions_the_way_failures_do():
-    assert checks.label_of(softmax_course.softmax) == "softmax_course.softmax"
-    assert checks.label_of(_saved_scipy) == "scipy.special.softmax"
-    assert (checks.label_of(softmax_course.OnlineSoftmaxState.merge)
+    assert testing.label_of(softmax_course.softmax) == "softmax_course.softmax"
+    assert testing.label_of(_saved_scipy) == "scipy.special.softmax"
+    assert (testing.label_of(softmax_course.OnlineSoftmaxState.merge)
             == "softmax_course.OnlineSoftmaxState.merge")
-    assert (checks.label_of(softmax_course.online._online_softmax_reference)
+    assert (testing.label_of(softmax_course.online._online_softmax_reference)
             == "softmax_course.online._online_softmax_reference")
-    assert checks.label_of(stable) == f"{__name__}.stable"  # not forbidden: module.name
+    assert testing.label_of(stable) == f"{__name__}.stable"  # not forbidden: module.name
 
 
 def test_allow_takes_labels_as_well_as_functions():
-    assert checks.delegated_calls(delegates_to_a_renamed_course_function, np.zeros(3),
+    assert testing.delegated_calls(delegates_to_a_renamed_course_function, np.zeros(3),
                                   allow=["softmax_course.softmax"]) == []
 
 
 def test_allowing_a_course_function_allows_the_helpers_it_uses():
     # The student's function names softmax (allowed), whose module names private helpers:
     # resolving names must not follow into an allowed function.
-    checks.forbid_delegation(delegates_to_a_renamed_course_function, np.zeros(3),
+    testing.forbid_delegation(delegates_to_a_renamed_course_function, np.zeros(3),
                              allow=(softmax_course.softmax,))
 
 
@@ -241,7 +242,7 @@ def test_a_library_imported_during_the_call_is_checked():
         return sys.modules["jax.nn"].softmax(z)
 
     try:
-        assert checks.delegated_calls(imports_then_delegates, np.zeros(3)) == ["jax.nn.softmax"]
+        assert testing.delegated_calls(imports_then_delegates, np.zeros(3)) == ["jax.nn.softmax"]
     finally:
         sys.modules.pop("jax.nn", None)
 
@@ -261,29 +262,29 @@ def test_compare_gives_each_side_its_own_copy_of_the_arguments():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(3, 4))
     saved = z.copy()
-    checks.compare(in_place_softmax, reference, z, case="a batch")
-    checks.compare(in_place_softmax, reference, z=z, axis=0, case="a batch along axis=0")
-    checks.compare(in_place_softmax, reference, np.array([1000.0, 999.0]), case="big logits")
+    testing.compare(in_place_softmax, reference, z, case="a batch")
+    testing.compare(in_place_softmax, reference, z=z, axis=0, case="a batch along axis=0")
+    testing.compare(in_place_softmax, reference, np.array([1000.0, 999.0]), case="big logits")
     assert np.array_equal(z, saved), "compare must leave the caller's arrays as they were"
 
 
 def test_call_passes_the_callers_own_objects():
     # so that a test can check whether the student's function modified its input
     z = np.array([1.0, 2.0, 3.0])
-    result, _ = checks.call(in_place_softmax, z, case="three logits")
+    result, _ = testing.call(in_place_softmax, z, case="three logits")
     assert result is z and np.allclose(z, reference(np.array([1.0, 2.0, 3.0])))
 
 
 def test_delegation_checks_run_on_copies():
     z = np.array([1.0, 2.0, 3.0])
-    checks.forbid_delegation(in_place_softmax, z)
-    assert checks.delegated_calls(in_place_softmax, z) == []
+    testing.forbid_delegation(in_place_softmax, z)
+    assert testing.delegated_calls(in_place_softmax, z) == []
     assert np.array_equal(z, [1.0, 2.0, 3.0])
 
 
 def test_peak_memory_runs_on_copies():
     z = np.array([1.0, 2.0, 3.0])
-    assert checks.peak_memory(in_place_softmax, z, case="three logits") >= 0
+    assert testing.peak_memory(in_place_softmax, z, case="three logits") >= 0
     assert np.array_equal(z, [1.0, 2.0, 3.0])
 
 
@@ -291,14 +292,14 @@ def test_answer_checks_leave_answers_computed_in_place_alone():
     z = np.array([0.0, 1.0])
     answer = in_place_softmax(z)  # the answer is the student's (overwritten) input array
     kept = answer.copy()
-    checks.check_answer(answer, reference(np.array([0.0, 1.0])), name="probabilities_answer")
+    testing.check_answer(answer, reference(np.array([0.0, 1.0])), name="probabilities_answer")
     assert np.array_equal(answer, kept)
     choices = ["a", "b"]
 
     def pick(options):
         return options.pop()  # modifies the list it is given
 
-    checks.check_choice(pick(list(choices)), "b", name="sharper_answer", options=choices)
+    testing.check_choice(pick(list(choices)), "b", name="sharper_answer", options=choices)
     assert choices == ["a", "b"]
 
 
@@ -315,8 +316,8 @@ def sums_a_vector(v):
 
 def test_peak_memory_counts_what_the_call_allocates():
     k = 500  # a 2 MB matrix
-    assert checks.peak_memory(builds_a_matrix, k, case="K = 500") >= k * k * 8
-    assert checks.peak_memory(sums_a_vector, np.ones(k * k), case="a vector") < k * k * 8 / 10
+    assert testing.peak_memory(builds_a_matrix, k, case="K = 500") >= k * k * 8
+    assert testing.peak_memory(sums_a_vector, np.ones(k * k), case="a vector") < k * k * 8 / 10
     assert not tracemalloc.is_tracing()
 
 
@@ -324,7 +325,7 @@ def test_peak_memory_leaves_a_running_tracemalloc_running():
     tracemalloc.start()
     try:
         held = np.ones((500, 500))  # allocated before the call: not the call's
-        assert checks.peak_memory(sums_a_vector, np.ones(10), case="ten numbers") < held.nbytes
+        assert testing.peak_memory(sums_a_vector, np.ones(10), case="ten numbers") < held.nbytes
         assert tracemalloc.is_tracing()
     finally:
         tracemalloc.stop()
@@ -337,13 +338,13 @@ def test_peak_memory_reports_crashes_like_call():
     def crashing(k):
         raise ValueError("boom")
 
-    with pytest.raises(checks.CheckFailure, match="not implemented yet"):
-        checks.peak_memory(unfinished, 3, case="K = 3")
-    with pytest.raises(checks.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
-        checks.peak_memory(crashing, 3, case="K = 3")
+    with pytest.raises(testing.CheckFailure, match="not implemented yet"):
+        testing.peak_memory(unfinished, 3, case="K = 3")
+    with pytest.raises(testing.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
+        testing.peak_memory(crashing, 3, case="K = 3")
     # Without a case (as the grader runs it in the student's process) the crash goes through.
     with pytest.raises(ValueError, match="boom"):
-        checks.peak_memory(crashing, 3)
+        testing.peak_memory(crashing, 3)
 
 
 # --- grading proxies -----------------------------------------------------------------
@@ -377,7 +378,7 @@ class FakeRemote:
         self.requests.append("call")
 
         def measure(args, kwargs):
-            with checks.quiet() as caught:
+            with testing.quiet() as caught:
                 result = self.function(*args, **kwargs)
             return result, [str(w.message) for w in caught]
 
@@ -386,12 +387,12 @@ class FakeRemote:
     def delegated_calls(self, args, kwargs, allow):
         self.requests.append(("delegated_calls", list(allow)))
         return self._run(
-            lambda a, k: checks.delegated_calls(self.function, *a, allow=allow, **k), args, kwargs
+            lambda a, k: testing.delegated_calls(self.function, *a, allow=allow, **k), args, kwargs
         )
 
     def peak_memory(self, args, kwargs):
         self.requests.append("peak_memory")
-        return self._run(lambda a, k: checks.peak_memory(self.function, *a, **k), args, kwargs)
+        return self._run(lambda a, k: testing.peak_memory(self.function, *a, **k), args, kwargs)
 
 
 class FakeProxy:
@@ -439,8 +440,8 @@ def off_by_a_bit(z, axis=-1):
 )
 def test_compare_through_a_proxy_keeps_its_messages(function, message):
     proxy = FakeProxy(function)
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.compare(proxy, reference, np.array([1000.0, 999.0]), case="logits near 1000",
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.compare(proxy, reference, np.array([1000.0, 999.0]), case="logits near 1000",
                        hint="subtract the max")
     assert message in str(failure.value)
     assert proxy.__grading_remote__.requests == ["call"]
@@ -448,48 +449,48 @@ def test_compare_through_a_proxy_keeps_its_messages(function, message):
 
 def test_correct_functions_pass_through_a_proxy():
     for function in (stable, in_place_softmax):
-        checks.compare(FakeProxy(function), reference, np.array([1000.0, 999.0]), case="big")
-        checks.forbid_delegation(FakeProxy(function), np.zeros(3))
+        testing.compare(FakeProxy(function), reference, np.array([1000.0, 999.0]), case="big")
+        testing.forbid_delegation(FakeProxy(function), np.zeros(3))
 
 
 def test_call_through_a_proxy_returns_the_result_and_the_warnings():
-    result, caught = checks.call(FakeProxy(naive), np.array([1000.0, 0.0]), case="big logits")
+    result, caught = testing.call(FakeProxy(naive), np.array([1000.0, 0.0]), case="big logits")
     assert np.isnan(result).any()
     assert {str(w.message) for w in caught} == {"overflow encountered in exp",
                                                 "invalid value encountered in divide"}
     assert all(issubclass(w.category, Warning) for w in caught)
-    _, caught = checks.call(FakeProxy(stable), np.array([1000.0, 999.0]), case="big logits")
+    _, caught = testing.call(FakeProxy(stable), np.array([1000.0, 999.0]), case="big logits")
     assert caught == []
-    with pytest.raises(checks.CheckFailure, match="raised ValueError for big logits: boom"):
-        checks.call(FakeProxy(crashing), np.zeros(2), case="big logits")
+    with pytest.raises(testing.CheckFailure, match="raised ValueError for big logits: boom"):
+        testing.call(FakeProxy(crashing), np.zeros(2), case="big logits")
 
 
 def test_delegation_through_a_proxy_sends_labels_and_keeps_its_message():
     proxy = FakeProxy(delegates_to_scipy_through_a_helper)
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.forbid_delegation(proxy, np.zeros(3), allow=(softmax_course.softmax,))
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.forbid_delegation(proxy, np.zeros(3), allow=(softmax_course.softmax,))
     assert str(failure.value) == (
         "delegates_to_scipy_through_a_helper uses scipy.special.softmax. This exercise asks you "
         "to write the computation yourself with NumPy operations (np.exp, np.max, np.sum, ...)."
     )
     assert proxy.__grading_remote__.requests == [("delegated_calls", ["softmax_course.softmax"])]
-    assert checks.delegated_calls(FakeProxy(delegates_to_a_renamed_course_function), np.zeros(3),
+    assert testing.delegated_calls(FakeProxy(delegates_to_a_renamed_course_function), np.zeros(3),
                                   allow=(softmax_course.softmax,)) == []
 
 
 def test_a_proxy_reports_the_delegation_checks_own_failures_as_check_failures():
-    with pytest.raises(checks.CheckFailure, match="starts a thread"):
-        checks.forbid_delegation(FakeProxy(delegates_in_a_thread), np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match="starts a thread"):
+        testing.forbid_delegation(FakeProxy(delegates_in_a_thread), np.zeros(3))
 
 
 def test_peak_memory_through_a_proxy():
     proxy = FakeProxy(builds_a_matrix)
-    assert checks.peak_memory(proxy, 500, case="K = 500") >= 500 * 500 * 8
+    assert testing.peak_memory(proxy, 500, case="K = 500") >= 500 * 500 * 8
     assert proxy.__grading_remote__.requests == ["peak_memory"]
-    with pytest.raises(checks.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
-        checks.peak_memory(FakeProxy(crashing), 3, case="K = 3")
-    with pytest.raises(checks.CheckFailure, match="not implemented yet"):
-        checks.peak_memory(FakeProxy(unfinished), 3, case="K = 3")
+    with pytest.raises(testing.CheckFailure, match="crashing raised ValueError for K = 3: boom"):
+        testing.peak_memory(FakeProxy(crashing), 3, case="K = 3")
+    with pytest.raises(testing.CheckFailure, match="not implemented yet"):
+        testing.peak_memory(FakeProxy(unfinished), 3, case="K = 3")
 
 
 # --- bypasses of the delegation check --------------------------------------------------
@@ -498,7 +499,7 @@ def test_peak_memory_through_a_proxy():
 def _course_functions():
     """Every function and method of every course module the delegation check covers."""
     for info in pkgutil.iter_modules(softmax_course.__path__):
-        if info.name in ("checks", "plotting"):
+        if info.name in ("testing", "plotting"):
             continue
         module = importlib.import_module(f"softmax_course.{info.name}")
         for member in vars(module).values():
@@ -524,10 +525,10 @@ def test_delegation_through_private_helpers_is_caught():
     def multiplies_with_the_course_helper(s, g, axis=-1):
         return saved_product(s, g, axis, ("s", "g"))
 
-    assert checks.delegated_calls(loops_with_the_course_helper, np.zeros(3)) == [
+    assert testing.delegated_calls(loops_with_the_course_helper, np.zeros(3)) == [
         "softmax_course.online._online_softmax_reference"]
-    with pytest.raises(checks.CheckFailure, match=re.escape("jacobian._apply_jacobian")):
-        checks.forbid_delegation(multiplies_with_the_course_helper, np.ones(3) / 3, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=re.escape("jacobian._apply_jacobian")):
+        testing.forbid_delegation(multiplies_with_the_course_helper, np.ones(3) / 3, np.zeros(3))
 
 
 def test_delegation_through_any_function_of_a_course_module_is_caught():
@@ -537,7 +538,7 @@ def test_delegation_through_any_function_of_a_course_module_is_caught():
         def refers_to_it(z, function=function):
             return z
 
-        assert checks.delegated_calls(refers_to_it, np.zeros(3)), function.__qualname__
+        assert testing.delegated_calls(refers_to_it, np.zeros(3)), function.__qualname__
 
 
 def test_delegation_through_reexeced_library_source_is_caught():
@@ -549,7 +550,7 @@ def test_delegation_through_reexeced_library_source_is_caught():
     def runs_a_copy(z, axis=-1):
         return copied_softmax(z, axis=axis)
 
-    assert checks.delegated_calls(runs_a_copy, np.zeros(3)) == ["softmax_course.softmax"]
+    assert testing.delegated_calls(runs_a_copy, np.zeros(3)) == ["softmax_course.softmax"]
 
     # One function, renamed, with a renamed local, without its docstring and reformatted.
     tree = ast.parse(inspect.getsource(softmax_course.log_softmax))
@@ -565,7 +566,7 @@ def test_delegation_through_reexeced_library_source_is_caught():
     def runs_a_renamed_copy(z, axis=-1):
         return renamed(z, axis=axis)
 
-    assert checks.delegated_calls(runs_a_renamed_copy, np.zeros(3)) == [
+    assert testing.delegated_calls(runs_a_renamed_copy, np.zeros(3)) == [
         "softmax_course.log_softmax"]
 
     # SciPy's Python source, copied into the student's namespace.
@@ -576,8 +577,8 @@ def test_delegation_through_reexeced_library_source_is_caught():
     def runs_scipys_source(z, axis=-1):
         return copied_scipy(z, axis=axis)
 
-    with pytest.raises(checks.CheckFailure, match=re.escape("uses scipy.special.softmax")):
-        checks.forbid_delegation(runs_scipys_source, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=re.escape("uses scipy.special.softmax")):
+        testing.forbid_delegation(runs_scipys_source, np.zeros(3))
 
 
 def delegates_in_a_thread(z, axis=-1):
@@ -596,8 +597,8 @@ def delegates_in_a_thread_pool(z, axis=-1):
 @pytest.mark.parametrize("function", [delegates_in_a_thread, delegates_in_a_thread_pool])
 def test_delegation_from_a_worker_thread_is_caught(function):
     tracers = sys.getprofile(), threading.getprofile(), sys.gettrace()
-    with pytest.raises(checks.CheckFailure) as failure:
-        checks.forbid_delegation(function, np.zeros(3))
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.forbid_delegation(function, np.zeros(3))
     assert str(failure.value) == (
         f"{function.__name__} starts a thread, so its calls cannot be checked; write the "
         "computation directly."
@@ -617,8 +618,8 @@ def runs_a_shell_command(z, axis=-1):
 
 @pytest.mark.parametrize("function", [starts_a_subprocess, runs_a_shell_command])
 def test_delegation_from_a_child_process_is_caught(function):
-    with pytest.raises(checks.CheckFailure, match=f"^{function.__name__} starts a process, so"):
-        checks.forbid_delegation(function, np.zeros(3))
+    with pytest.raises(testing.CheckFailure, match=f"^{function.__name__} starts a process, so"):
+        testing.forbid_delegation(function, np.zeros(3))
 
 
 def turns_the_profiler_off(z, axis=-1):
@@ -662,10 +663,10 @@ def sets_a_trace_function(z, axis=-1):
 )
 def test_turning_off_the_call_tracer_is_caught(function):
     tracers = sys.getprofile(), threading.getprofile(), sys.gettrace()
-    with pytest.raises(checks.CheckFailure,
+    with pytest.raises(testing.CheckFailure,
                        match=f"^{function.__name__} turns off the call tracer, so its calls "
                              "cannot be checked"):
-        checks.forbid_delegation(function, np.zeros(3))
+        testing.forbid_delegation(function, np.zeros(3))
     assert (sys.getprofile(), threading.getprofile(), sys.gettrace()) == tracers  # restored
 
 
@@ -682,9 +683,9 @@ def test_the_course_state_class_counts_as_delegation():
         updated = state_class(m, d).update(block)
         return updated.max, updated.normalizer
 
-    assert checks.delegated_calls(merge, 0.0, 1.0, 1.0, 1.0) == [
+    assert testing.delegated_calls(merge, 0.0, 1.0, 1.0, 1.0) == [
         "softmax_course.OnlineSoftmaxState", "softmax_course.OnlineSoftmaxState.merge"]
-    with pytest.raises(checks.CheckFailure,
+    with pytest.raises(testing.CheckFailure,
                        match=re.escape("online_update uses softmax_course.OnlineSoftmaxState, "
                                        "softmax_course.OnlineSoftmaxState.update.")):
-        checks.forbid_delegation(online_update, 0.0, 1.0, [2.0])
+        testing.forbid_delegation(online_update, 0.0, 1.0, [2.0])
