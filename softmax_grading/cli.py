@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.plugins import CsvExportPlugin
 
-from softmax_grading import autograde, feedback, leaks, report, sandbox
+from softmax_grading import autograde, executors, feedback, install_cell, leaks, report, sandbox
 from softmax_grading.layout import Course
 
 
@@ -38,6 +38,9 @@ def release(course: Course, assignments: list[str]) -> None:
     """Generate the student notebooks and refuse to leave a leaking release behind."""
     api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
     for assignment in assignments or course.assignments():
+        # The install cell follows _config.yml's repository.url (Colab, downloads).
+        install_cell.update(course.folder(course.source, ".", assignment).glob("*.ipynb"),
+                            course.root)
         outcome = api.generate_assignment(assignment, force=True, create=True)
         if not outcome.get("success"):
             raise SystemExit(f"generate_assignment {assignment} failed:\n{outcome.get('log')}")
@@ -82,8 +85,8 @@ def export(course: Course, destination: Path) -> None:
 
 def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.AutogradeRun:
     sandboxed = course.sandbox().enabled and not arguments.no_sandbox
-    # On a cluster the workers start the sandboxes: a worker that cannot names each submission
-    # it was given as not graded (the instructor guide shows how to check workers first).
+    # On a cluster the workers start the sandboxes: each is checked before grading starts
+    # (executors.WorkersNotReady names the workers that cannot).
     if sandboxed and not arguments.scheduler:
         try:
             sandbox.check_available()
@@ -91,9 +94,13 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
             raise SystemExit(str(error)) from None
     else:
         print("WARNING: the sandbox is OFF: student code runs with your rights", file=sys.stderr)
-    run = autograde.autograde(course, arguments.assignment, students=arguments.student or None,
-                              sandboxed=sandboxed, force=arguments.force, jobs=arguments.jobs,
-                              scheduler=arguments.scheduler)
+    try:
+        run = autograde.autograde(course, arguments.assignment,
+                                  students=arguments.student or None, sandboxed=sandboxed,
+                                  force=arguments.force, jobs=arguments.jobs,
+                                  scheduler=arguments.scheduler)
+    except executors.WorkersNotReady as error:
+        raise SystemExit(str(error)) from None
     for student, reason in run.not_graded.items():
         print(f"NOT GRADED: {student}: {reason}", flush=True)
     print(f"graded {len(run.graded)}, skipped {len(run.skipped)} already graded and unchanged, "
