@@ -4,7 +4,8 @@ Each public name lives in a module with one idea: ``stable`` (logsumexp, softmax
 the naive softmax they replace), ``sigmoid``, ``jacobian`` (the Jacobian and its O(K) products),
 ``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention``
 (scaled dot-product attention), ``online`` (the online softmax), ``flash`` (FlashAttention, tile
-by tile), ``plotting`` (the course's figures) and ``testing`` (the exercises' checks).
+by tile), ``plotting`` (the course's figures), ``sparsemax`` (the projection onto the simplex)
+and ``testing`` (the exercises' checks).
 """
 
 from importlib.metadata import version as _package_version
@@ -29,6 +30,7 @@ from .plotting import (
     simplex_coordinates,
 )
 from .sigmoid import sigmoid
+from .sparsemax import sparsemax, sparsemax_jacobian, sparsemax_threshold, sparsemax_vjp
 from .stable import log_softmax, logsumexp, naive_softmax, softmax
 
 __version__ = _package_version("softmax-course")
@@ -66,4 +68,8 @@ __all__ = [
     "softmax_jacobian",
     "softmax_jvp",
     "softmax_vjp",
+    "sparsemax",
+    "sparsemax_jacobian",
+    "sparsemax_threshold",
+    "sparsemax_vjp",
 ]
