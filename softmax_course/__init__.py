@@ -4,8 +4,8 @@ Each public name lives in a module with one idea: ``stable`` (logsumexp, softmax
 the naive softmax they replace), ``sigmoid``, ``jacobian`` (the Jacobian and its O(K) products),
 ``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention``
 (scaled dot-product attention), ``online`` (the online softmax), ``flash`` (FlashAttention, tile
-by tile), ``plotting`` (the course's figures), ``sparsemax`` (the projection onto the simplex)
-and ``testing`` (the exercises' checks).
+by tile), ``sampling`` (Gumbel-max, Gumbel-softmax, top-k and top-p), ``plotting`` (the course's
+figures), ``sparsemax`` (the projection onto the simplex) and ``testing`` (the exercises' checks).
 """
 
 from importlib.metadata import version as _package_version
@@ -29,6 +29,14 @@ from .plotting import (
     plot_temperature_sweep,
     simplex_coordinates,
 )
+from .sampling import (
+    gumbel_max_sample,
+    gumbel_softmax,
+    gumbel_softmax_vjp,
+    one_hot_argmax,
+    top_k_mask,
+    top_p_mask,
+)
 from .sigmoid import sigmoid
 from .sparsemax import sparsemax, sparsemax_jacobian, sparsemax_threshold, sparsemax_vjp
 from .stable import log_softmax, logsumexp, naive_softmax, softmax
@@ -48,12 +56,16 @@ __all__ = [
     "entropy",
     "flash_attention",
     "gradient_check",
+    "gumbel_max_sample",
+    "gumbel_softmax",
+    "gumbel_softmax_vjp",
     "log_softmax",
     "log_softmax_jacobian",
     "logsumexp",
     "naive_softmax",
     "numerical_gradient",
     "numerical_jacobian",
+    "one_hot_argmax",
     "online_softmax",
     "plot_attention",
     "plot_heatmap",
@@ -72,4 +84,6 @@ __all__ = [
     "sparsemax_jacobian",
     "sparsemax_threshold",
     "sparsemax_vjp",
+    "top_k_mask",
+    "top_p_mask",
 ]
