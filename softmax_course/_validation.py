@@ -41,8 +41,10 @@ def as_float_array(x, name: str) -> tuple[np.ndarray, np.dtype, bool]:
 
     Returns ``(array, output_dtype, owned)``. bool and integer input is computed and returned as
     float64; float16 is computed in float32 and returned as float16; other real floating dtypes are
-    kept. ``owned`` is True when ``array`` is a fresh buffer that the caller may overwrite (it was
-    created here, so the caller's data cannot be aliased).
+    kept. ``owned`` is True only when ``array`` is a buffer allocated here by a dtype conversion,
+    which the caller may overwrite. Whatever ``np.asarray`` returns is never owned: an ndarray
+    subclass, a read-only array, a view, an ``np.memmap``, a ``memoryview`` or any object whose
+    ``__array__`` hands out its own buffer (xarray, pandas) all share memory with the caller.
 
     Raises
     ------
@@ -53,15 +55,14 @@ def as_float_array(x, name: str) -> tuple[np.ndarray, np.dtype, bool]:
     kind = array.dtype.kind
     if kind == "f":
         output_dtype = array.dtype
-        if array.dtype == np.float16:
-            array = array.astype(_COMPUTE_DTYPE_OF_FLOAT16)
+        if array.dtype != np.float16:
+            return array, output_dtype, False
+        compute_dtype = _COMPUTE_DTYPE_OF_FLOAT16
     elif kind in "biu":
-        output_dtype = np.dtype(np.float64)
-        array = array.astype(np.float64)
+        output_dtype = compute_dtype = np.dtype(np.float64)
     else:
         raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}")
-    owned = array is not x and array.base is None and array.flags.writeable
-    return array, output_dtype, owned
+    return array.astype(compute_dtype), output_dtype, True  # astype copies: a buffer of our own
 
 
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
