@@ -4,14 +4,15 @@ Each public name lives in a module with one idea: ``stable`` (logsumexp, softmax
 the naive softmax they replace), ``sigmoid``, ``jacobian`` (the Jacobian and its O(K) products),
 ``losses`` (entropy and cross-entropy), ``gradcheck`` (finite differences), ``attention``
 (scaled dot-product attention), ``online`` (the online softmax), ``flash`` (FlashAttention, tile
-by tile), ``sampling`` (Gumbel-max, Gumbel-softmax, top-k and top-p), ``plotting`` (the course's
-figures), ``sparsemax`` (the projection onto the simplex) and ``testing`` (the exercises' checks).
+by tile, forward and backward), ``sampling`` (Gumbel-max, Gumbel-softmax, top-k and top-p),
+``plotting`` (the course's figures), ``sparsemax`` (the projection onto the simplex) and
+``testing`` (the exercises' checks).
 """
 
 from importlib.metadata import version as _package_version
 
 from .attention import causal_mask, scaled_dot_product_attention
-from .flash import flash_attention
+from .flash import flash_attention, flash_attention_backward
 from .gradcheck import GradientCheck, gradient_check, numerical_gradient, numerical_jacobian
 from .jacobian import log_softmax_jacobian, softmax_jacobian, softmax_jvp, softmax_vjp
 from .losses import cross_entropy, cross_entropy_grad, entropy
@@ -55,6 +56,7 @@ __all__ = [
     "cross_entropy_grad",
     "entropy",
     "flash_attention",
+    "flash_attention_backward",
     "gradient_check",
     "gumbel_max_sample",
     "gumbel_softmax",
