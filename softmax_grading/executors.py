@@ -95,6 +95,10 @@ class WorkerCrashed(RuntimeError):
         self.attempts = attempts
 
 
+class WorkersNotReady(RuntimeError):
+    """A Dask worker failed ``worker_check`` (or there are none): nothing was sent to grade."""
+
+
 def default_jobs() -> int:
     """The number of cores this process may run on: the local pool's default size."""
     try:
@@ -112,6 +116,7 @@ def run_all(
     jobs: int | None = None,
     scheduler: str | None = None,
     crash_retries: int = DEFAULT_CRASH_RETRIES,
+    worker_check: Callable[[], object] | None = None,
 ) -> None:
     """Call ``function(item)`` for every item concurrently; hand each outcome to a callback.
 
@@ -127,6 +132,11 @@ def run_all(
     ``jobs`` is then not allowed (the cluster's workers set the concurrency).
     ``crash_retries``: local pool only, how many times an item whose worker process died is
     run again on a fresh worker before it is reported as :class:`WorkerCrashed`.
+    ``worker_check``: Dask only, a picklable function run once on every worker the scheduler
+    knows before any item is sent; if it raises on any worker, :class:`WorkersNotReady` is raised
+    naming each such worker and its error, and nothing runs (so a worker without bubblewrap
+    cannot turn a whole class into "not graded"). Local workers are this machine, which the
+    caller checks itself.
 
     An item whose worker dies is run again (see the module docstring), so ``function`` must be
     safe to repeat. An exception from ``function`` goes to ``on_failure`` and is not retried.
@@ -143,7 +153,7 @@ def run_all(
                 "set the concurrency"
             )
         if items:
-            _run_on_dask(function, items, scheduler, on_result, on_failure)
+            _run_on_dask(function, items, scheduler, on_result, on_failure, worker_check)
         return
     if jobs is None:
         jobs = default_jobs()
@@ -262,6 +272,7 @@ def _run_on_dask(
     scheduler: str,
     on_result: Callable[[Item, Result], object],
     on_failure: Callable[[Item, BaseException], object],
+    worker_check: Callable[[], object] | None,
 ) -> None:
     from distributed import as_completed
 
@@ -269,6 +280,8 @@ def _run_on_dask(
     keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in items]
     index_of = {key: index for index, key in enumerate(keys)}
     with _connect(scheduler) as client:
+        if worker_check is not None:
+            _check_workers(client, worker_check)
         futures = client.map(function, items, key=keys, pure=False)
         try:
             for future in as_completed(futures, loop=client.loop):
@@ -286,6 +299,19 @@ def _run_on_dask(
                 future.release()  # the scheduler may forget it (and its result) now
         finally:
             client.cancel([future for future in futures if not future.done()])
+
+
+def _check_workers(client: Client, worker_check: Callable[[], object]) -> None:
+    outcomes = client.run(worker_check, on_error="return")  # {worker address: result or error}
+    if not outcomes:
+        raise WorkersNotReady("the Dask scheduler has no workers: start some, then run again")
+    failed = {address: outcome for address, outcome in outcomes.items()
+              if isinstance(outcome, BaseException)}
+    if failed:
+        lines = [f"  {address}: {type(error).__name__}: {error}"
+                 for address, error in sorted(failed.items())]
+        raise WorkersNotReady(f"{len(failed)} of {len(outcomes)} Dask workers failed the check "
+                              "before grading; nothing was graded:\n" + "\n".join(lines))
 
 
 def local_cluster(n_workers: int = 2) -> LocalCluster:

@@ -12,30 +12,25 @@ the marker file makes the retry succeed.
 
 from __future__ import annotations
 
+import functools
 import io
-import json
 import multiprocessing
 import os
 import pty
 import select
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 
-from softmax_grading.executors import WorkerCrashed, local_cluster, run_all
+from softmax_grading.executors import WorkerCrashed, WorkersNotReady, local_cluster, run_all
 from softmax_grading.progress import Progress
 
 pytestmark = pytest.mark.grading
 
 HERE = Path(__file__).resolve().parent
-# Safety nets only: nothing here waits for a duration to pass.
-STARTUP_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 15
 
 
 # --- Toy job functions (module level, so they pickle by reference) ----------------------------
@@ -79,6 +74,25 @@ def kill_always(job: tuple[int, str | None]) -> tuple[int, int]:
         _record_attempt(log)
         os.kill(os.getpid(), signal.SIGKILL)
     return x * x, os.getpid()
+
+
+def square_and_record(job: tuple[int, str]) -> int:
+    x, log = job
+    _record_attempt(log)
+    return x * x
+
+
+def refuse_on(name: str, dask_worker=None) -> None:
+    """A worker check that fails on the worker called `name` (as one without bubblewrap would).
+
+    ``Client.run`` passes the worker itself as ``dask_worker``.
+    """
+    if str(dask_worker.name) == name:
+        raise RuntimeError("bubblewrap (bwrap) is not installed")
+
+
+def accept_every_worker() -> None:
+    return None
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -184,96 +198,16 @@ def test_argument_errors(tmp_path):
 # --- Dask: a real scheduler and worker processes on 127.0.0.1 over TCP -----------------------
 
 
-class DaskCluster:
-    """``dask scheduler`` and ``dask worker --no-nanny`` subprocesses sharing a scheduler file."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.scheduler_file = directory / "scheduler.json"
-        python_path = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path)}
-        self.workers: list[subprocess.Popen] = []
-        self.scheduler = self._start(
-            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-            "--dashboard-address", "127.0.0.1:0",  # its HTTP server (/health) runs regardless
-            "--scheduler-file", str(self.scheduler_file),
-        )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            try:  # the scheduler writes the file once it listens (not atomically)
-                self.address = json.loads(self.scheduler_file.read_text())["address"]
-                break
-            except (FileNotFoundError, json.JSONDecodeError) as error:
-                if self.scheduler.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the Dask scheduler did not start:\n{self.logs()}"
-                    ) from error
-                time.sleep(0.05)
-        from distributed import Client
-
-        self.client = Client(scheduler_file=str(self.scheduler_file), set_as_default=False,
-                             timeout=STARTUP_TIMEOUT_SECONDS)
-
-    def _start(self, name: str, *arguments: str) -> subprocess.Popen:
-        with open(self.directory / f"{name}.log", "w") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "dask", *arguments], cwd=self.directory,
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
-
-    def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text()}" for p in self.directory.glob("*.log"))
-
-    def worker_names(self) -> set[str]:
-        """Names of the workers the scheduler knows."""
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        return {str(info["name"]) for info in workers.values()}
-
-    def ensure_workers(self, count: int) -> None:
-        """Start workers until ``count`` are alive and the scheduler knows exactly those."""
-        for worker in self.workers:
-            worker.poll()  # reap a killed one
-        while sum(w.returncode is None for w in self.workers) < count:
-            name = f"worker-{len(self.workers)}"
-            self.workers.append(self._start(
-                name, "worker", "--name", name, "--nthreads", "1",
-                "--no-nanny", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
-                "--host", "127.0.0.1",
-                "--local-directory", str(self.directory),
-                "--scheduler-file", str(self.scheduler_file),
-            ))
-        alive = {f"worker-{i}" for i, w in enumerate(self.workers) if w.returncode is None}
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while self.worker_names() != alive:
-            if time.monotonic() > deadline or any(
-                w.poll() is not None for i, w in enumerate(self.workers) if f"worker-{i}" in alive
-            ):
-                raise RuntimeError(f"the Dask workers did not register:\n{self.logs()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.client.close()
-        processes = [*self.workers, self.scheduler]
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def _worker_environment() -> dict[str, str]:
+    """The workers import this module's toy functions."""
+    python_path = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(python_path)}
 
 
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
-    cluster = None
-    try:
-        cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+    with running_cluster(tmp_path_factory.mktemp("dask"), _worker_environment()) as cluster:
         yield cluster
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 @pytest.fixture
@@ -288,7 +222,7 @@ def test_dask_runs_on_separate_worker_processes_over_tcp(dask):
     assert len(workers) == 2
     assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
     pids = set(dask.client.run(os.getpid).values())
-    assert pids == {w.pid for w in dask.workers if w.poll() is None}  # our subprocesses
+    assert pids == {w.pid for w in dask.live_workers()}  # our subprocesses
     assert len(pids) == 2 and os.getpid() not in pids
 
     items = list(range(12))
@@ -321,7 +255,37 @@ def test_dask_killed_worker_its_items_complete_on_the_other(dask, tmp_path):
     assert victim.wait(timeout=STOP_TIMEOUT_SECONDS) == -signal.SIGKILL
     survivor = outcome.results[(4, marker)][1]
     assert survivor != killed
-    assert survivor in {w.pid for w in dask.workers if w.poll() is None}
+    assert survivor in {w.pid for w in dask.live_workers()}
+
+
+def test_dask_worker_that_fails_the_check_stops_the_run_before_anything_runs(dask, tmp_path):
+    log = tmp_path / "attempts"
+    items = [(x, str(log)) for x in range(6)]
+    collector = Collector()
+    with pytest.raises(WorkersNotReady) as refused:
+        collector.run(square_and_record, items, scheduler=dask.address,
+                      worker_check=functools.partial(refuse_on, min(dask.worker_names())))
+    message = str(refused.value)
+    assert "1 of 2 Dask workers" in message and "bubblewrap (bwrap) is not installed" in message
+    assert not log.exists() and not collector.results and not collector.failures
+
+    outcome = Collector().run(square_and_record, items, scheduler=dask.address,
+                              worker_check=accept_every_worker)
+    assert outcome.results == {item: item[0] ** 2 for item in items}
+
+
+def test_dask_item_that_kills_its_workers_is_reported_as_killed_worker(tmp_path):
+    """Past the scheduler's allowed-failures, Dask gives the item up: on_failure, KilledWorker."""
+    from distributed import KilledWorker
+
+    env = {**_worker_environment(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    with running_cluster(tmp_path, env) as cluster:
+        cluster.ensure_workers(2)
+        log = str(tmp_path / "attempts")
+        outcome = Collector().run(kill_always, [(1, log)], scheduler=cluster.address)
+    assert set(outcome.failures) == {(1, log)}
+    assert isinstance(outcome.failures[(1, log)], KilledWorker)
+    assert len(Path(log).read_text().splitlines()) == 1
 
 
 def test_local_cluster_helper_starts_worker_processes_over_tcp():

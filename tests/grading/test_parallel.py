@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 from nbgrader.api import Gradebook
 from synthetic import ASSIGNMENTS, Student, cell_index, expected_scores, submit
 
@@ -40,8 +41,6 @@ if ASSIGNMENT not in ASSIGNMENTS:
 
 HERE = Path(__file__).resolve().parent
 # Safety nets only: nothing here waits for a duration to pass.
-STARTUP_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 15
 GRADE_TIMEOUT_SECONDS = 600
 POLL_SECONDS = 0.02
 MARKER = "SOFTMAX_GRADING_TEST_PARALLEL"
@@ -170,97 +169,10 @@ def _wait_until_gone(pids: list[int]) -> list[int]:
     return [pid for pid in pids if _alive(pid)]
 
 
-class DaskCluster:
-    """``dask scheduler`` and ``dask worker --no-nanny`` subprocesses sharing a scheduler file.
-
-    A copy of ``test_executors.DaskCluster``, with the course's environment (the workers
-    import ``softmax_grading`` from the venv and start sandboxes) and this run's marker.
-    """
-
-    def __init__(self, directory: Path, env: dict[str, str]) -> None:
-        self.directory = directory
-        self.scheduler_file = directory / "scheduler.json"
-        self.env = _environment(env)
-        self.workers: list[subprocess.Popen] = []
-        self.client = None
-        self.scheduler = self._start(
-            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-            "--dashboard-address", "127.0.0.1:0",  # its HTTP server (/health) runs regardless
-            "--scheduler-file", str(self.scheduler_file),
-        )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            try:  # the scheduler writes the file once it listens (not atomically)
-                json.loads(self.scheduler_file.read_text())["address"]
-                break
-            except (FileNotFoundError, json.JSONDecodeError) as error:
-                if self.scheduler.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Dask scheduler did not start:\n{self.logs()}"
-                                       ) from error
-                time.sleep(0.05)
-        from distributed import Client
-
-        self.client = Client(scheduler_file=str(self.scheduler_file), set_as_default=False,
-                             timeout=STARTUP_TIMEOUT_SECONDS)
-
-    def _start(self, name: str, *arguments: str) -> subprocess.Popen:
-        with open(self.directory / f"{name}.log", "w") as log:
-            return subprocess.Popen([sys.executable, "-m", "dask", *arguments],
-                                    cwd=self.directory, env=self.env, stdout=log,
-                                    stderr=subprocess.STDOUT)
-
-    def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text()}" for p in self.directory.glob("*.log"))
-
-    def live_workers(self) -> list[subprocess.Popen]:
-        return [worker for worker in self.workers if worker.poll() is None]
-
-    def worker_names(self) -> set[str]:
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        return {str(info["name"]) for info in workers.values()}
-
-    def ensure_workers(self, count: int) -> None:
-        """Start workers until ``count`` are alive and the scheduler knows exactly those."""
-        while len(self.live_workers()) < count:
-            name = f"worker-{len(self.workers)}"
-            self.workers.append(self._start(
-                name, "worker", "--name", name, "--nthreads", "1",
-                "--no-nanny", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
-                "--host", "127.0.0.1", "--local-directory", str(self.directory),
-                "--scheduler-file", str(self.scheduler_file),
-            ))
-        alive = {f"worker-{i}" for i, w in enumerate(self.workers) if w.poll() is None}
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while self.worker_names() != alive:
-            if time.monotonic() > deadline or len(self.live_workers()) < count:
-                raise RuntimeError(f"the Dask workers did not register:\n{self.logs()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-        processes = [*self.workers, self.scheduler]
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory, grading_env):
-    cluster = None
-    try:
-        cluster = DaskCluster(tmp_path_factory.mktemp("dask"), grading_env)
+    with running_cluster(tmp_path_factory.mktemp("dask"), _environment(grading_env)) as cluster:
         yield cluster
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 @pytest.fixture
