@@ -16,12 +16,16 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
+from softmax_grading.feedback import FEEDBACK_TEMPLATES
+from softmax_grading.late_policy import PercentPerDay
 from softmax_grading.preprocessors import (
     ApplyGradingResult,
     ClearHiddenTestsInFeedback,
     DropDuplicateGradeIds,
     HideTestCode,
     LimitOutputBytes,
+    LinkToBook,
+    MarkPendingGrades,
     RestoreLockedCells,
     SaveVerdicts,
 )
@@ -34,13 +38,28 @@ c.CourseDirectory.release_directory = "exercises"
 # Never copy notebook checkpoints or caches into a release or a submission.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
-# `nbgrader zip_collect` reads an LMS download. Canvas names each file
-# `<student>_<user id>_<submission id>_<file name>` (with `LATE_` after the student
-# when late, and `-1`, `-2` ... before the extension on resubmission).
+# `python -m softmax_grading collect` reads an LMS download (softmax_grading.collect). Canvas
+# names each file `<student>_<user id>_<submission id>_<file name>`, with `LATE_` after the
+# student when late, and `-1`, `-2` ... before the extension on resubmission. The groups:
+# student_id and file_id (required, as in nbgrader), and optionally late, lms_user_id (kept
+# for the Canvas grades file), attempt (the resubmission number) and timestamp (a submission
+# time in the name; without one, the time stored with the file in the zip is used).
 # Adapt this pattern to another LMS's naming.
 c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[^/_]+)_(?:LATE_)?\d+_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+    r".*/(?P<student_id>[^/_]+)_(?P<late>LATE_)?(?P<lms_user_id>\d+)_\d+_"
+    r"(?P<file_id>[^/]+?)(?:-(?P<attempt>\d+))?\.ipynb$"
 )
+# The time zone of the file times in the LMS's zip (Canvas writes UTC).
+c.LmsDownload.timezone = "UTC"
+
+# Late work: nbgrader compares each submission's time (timestamp.txt, written by collect)
+# with the assignment's due date in the gradebook (`python -m softmax_grading due <id>
+# 2026-12-04T23:59+01:00`) and asks this plugin for the penalty. Here: 10 % of the score
+# per started day late, after 15 minutes' grace, at most 100 %.
+c.AssignLatePenalties.plugin_class = PercentPerDay
+c.PercentPerDay.percent_per_day = 10
+c.PercentPerDay.grace_minutes = 15
+c.PercentPerDay.max_percent = 100
 
 # Student code runs in a bubblewrap sandbox (softmax_grading.sandbox.Sandbox). Each cell, and
 # each call of a student's function from a test, may use this much CPU time (not wall time,
@@ -85,10 +104,17 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # Feedback: show scores and the checks' messages, never the test code
-# (nbgrader #917, #1363).
+# (nbgrader #917, #1363); written answers not yet marked say "awaiting grading"; links to
+# the book's chapters lead to the book (set c.LinkToBook.book_url to the published book's
+# address; without it they lead to the chapter in the course repository).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    MarkPendingGrades,
     ClearHiddenTestsInFeedback,
     HideTestCode,
+    LinkToBook,
     CSSHTMLHeaderPreprocessor,
 ]
+# The course's feedback page (softmax_grading/templates/feedback): nbgrader's, with maths
+# rendered offline, wrapped messages and named parts.
+c.HTMLExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES]

@@ -19,19 +19,30 @@ withheld.
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import shutil
-import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
-from nbgrader.plugins import CsvExportPlugin
 
-from softmax_grading import autograde, executors, feedback, install_cell, leaks, report, sandbox
-from softmax_grading.layout import Course
+from softmax_grading import (
+    autograde,
+    canvas,
+    deadlines,
+    executors,
+    feedback,
+    install_cell,
+    leaks,
+    registration,
+    report,
+    sandbox,
+    similarity,
+    written,
+)
+from softmax_grading import collect as collect_module
+from softmax_grading import export as export_module
+from softmax_grading.layout import CONFIG_FILE, Course
 
 
 def release(course: Course, assignments: list[str]) -> None:
@@ -58,29 +69,27 @@ def release(course: Course, assignments: list[str]) -> None:
 
 
 def collect(course: Course, assignment: str, archive: Path) -> None:
-    """Unpack an LMS download with nbgrader's ``zip_collect`` into ``submitted/``."""
-    archive_dir = course.root / "downloaded" / assignment / "archive"
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(archive, archive_dir / archive.name)
-    before = set(course.students(assignment))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
-                   cwd=course.root, env=env, check=False)
-    collected = set(course.students(assignment)) - before
-    with zipfile.ZipFile(archive) as bundle:
-        notebooks = [name for name in bundle.namelist() if name.endswith(".ipynb")]
-    print(f"collected {len(collected)} new student(s) from {len(notebooks)} notebook(s)")
-    if notebooks and not collected and not before:
-        raise SystemExit(
-            "No submission matched FileNameCollectorPlugin.named_regexp in nbgrader_config.py; "
-            "adapt the pattern to your LMS's file names.")
+    """Add one LMS download to the assignment's submissions (newest per student wins)."""
+    run = collect_module.collect(course, assignment, archive)
+    print(f"collected {run.new_versions} new notebook(s); {len(run.students_updated)} "
+          f"student(s) now have a newer submission in submitted/", flush=True)
+    for name in run.unmatched:
+        print(f"SKIPPED: {name}: its name does not match FileNameCollectorPlugin.named_regexp "
+              "(nbgrader_config.py) or names no notebook of the assignment", flush=True)
+    if run.unmatched and not collect_module.load_versions(course, assignment):
+        raise SystemExit("No file matched FileNameCollectorPlugin.named_regexp in "
+                         "nbgrader_config.py; adapt the pattern to your LMS's file names.")
+    if run.late_marked and deadlines.due_date(course, assignment) is None:
+        print(f"NOTE: the LMS marked {run.late_marked} file(s) late, but {assignment} has no due "
+              f"date here: set one with `python -m softmax_grading due {assignment} "
+              "2026-12-04T23:59+01:00` to apply the late policy", flush=True)
 
 
-def export(course: Course, destination: Path) -> None:
-    """Write the grades CSV (every student of every assignment) with nbgrader's exporter."""
-    with Gradebook(course.db_url) as gradebook:
-        CsvExportPlugin(to=str(destination)).export(gradebook)
-    print(f"grades written to {destination}")
+def export(course: Course, assignment: str, destination: Path,
+           not_graded: dict[str, str] | None = None) -> None:
+    """Write the assignment's grades CSV (totals, lateness, parts, pending manual grading)."""
+    export_module.write(course, assignment, destination, not_graded)
+    print(f"grades written to {destination}", flush=True)
 
 
 def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.AutogradeRun:
@@ -108,7 +117,21 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
     return run
 
 
-def main(argv: list[str] | None = None) -> int:
+def _assignment_steps() -> dict[str, str]:
+    return {
+        "collect": "add an LMS download (zip) to submitted/; the newest submission wins",
+        "due": "show, set or clear the assignment's due date (for the late policy)",
+        "autograde": "grade every submission in a sandbox and write the report",
+        "grade": "autograde, feedback, grades CSV and report in one go",
+        "feedback": "write feedback pages without test code",
+        "export": "write the assignment's grades CSV, and a file for Canvas's gradebook",
+        "written-export": "write the written answers to one file graders can mark",
+        "written-import": "read marks and comments from that file into the gradebook",
+        "similarity": "list the pairs of students whose code is most alike, part by part",
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m softmax_grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", type=Path, default=Path.cwd(),
@@ -116,14 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     steps = parser.add_subparsers(dest="step", required=True)
     step = steps.add_parser("release", help="generate exercises/ from solutions/")
     step.add_argument("assignments", nargs="*")
-    step = steps.add_parser("collect", help="unpack an LMS zip into submitted/")
-    step.add_argument("assignment")
-    step.add_argument("--zip", type=Path, required=True)
-    for name, text in (("autograde", "grade every submission in a sandbox"),
-                       ("grade", "autograde, feedback, grades CSV and report in one go")):
-        step = steps.add_parser(name, help=text)
+    parsers = {name: steps.add_parser(name, help=text)
+               for name, text in _assignment_steps().items()}
+    for step in parsers.values():
         step.add_argument("assignment")
-        step.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV to write")
+    parsers["collect"].add_argument("--zip", type=Path, required=True,
+                                    help="the LMS's 'download all submissions' zip")
+    due = parsers["due"].add_mutually_exclusive_group()
+    due.add_argument("date", nargs="?", help="e.g. 2026-12-04T23:59+01:00 (a time zone is "
+                                             "required)")
+    due.add_argument("--clear", action="store_true", help="remove the due date")
+    for name in ("autograde", "grade"):
+        step = parsers[name]
         step.add_argument("--jobs", type=int, default=None,
                           help="submissions graded at once (default: the usable cores)")
         step.add_argument("--scheduler", default=None,
@@ -134,37 +161,113 @@ def main(argv: list[str] | None = None) -> int:
                           help="regrade submissions already graded and unchanged")
         step.add_argument("--no-sandbox", action="store_true",
                           help="run student code WITHOUT isolation (trusted submissions only)")
-    step = steps.add_parser("feedback", help="write feedback pages without test code")
-    step.add_argument("assignment")
-    step = steps.add_parser("export", help="write the grades CSV")
-    step.add_argument("--to", type=Path, default=Path("grades.csv"))
+    for name in ("grade", "export"):
+        parsers[name].add_argument("--to", type=Path, default=None,
+                                   help="the grades CSV (default: grades/<assignment>.csv)")
+    export_step = parsers["export"]
+    export_step.add_argument("--canvas", type=Path, default=None,
+                             help="also write this file for Canvas's gradebook import")
+    export_step.add_argument("--canvas-column", default=None,
+                             help="the Canvas assignment column, e.g. 'Exercise 1 (123456)' "
+                                  "(default: the assignment id, a new Canvas assignment)")
+    export_step.add_argument("--roster", type=Path, default=None,
+                             help="Canvas's gradebook export: names, SIS ids and sections")
+    parsers["written-export"].add_argument(
+        "--to", type=Path, default=None,
+        help="the file to write (default: marking/<assignment>.yaml)")
+    parsers["written-export"].add_argument(
+        "--pending", action="store_true", help="only answers that still need a mark")
+    parsers["written-import"].add_argument("marks", type=Path, help="the marked file")
+    parsers["similarity"].add_argument("--top", type=int, default=20,
+                                       help="pairs to print (all go to the CSV)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     arguments = parser.parse_args(argv)
     if getattr(arguments, "jobs", None) is not None and arguments.scheduler:
         parser.error("--jobs and --scheduler exclude each other: the cluster sets the workers")
+    if getattr(arguments, "jobs", None) is not None and arguments.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if (arguments.step == "export" and arguments.canvas is None
+            and (arguments.canvas_column or arguments.roster)):
+        parser.error("--canvas-column and --roster go with --canvas FILE")
 
     course = Course(arguments.course.resolve())
+    if not (course.root / CONFIG_FILE).exists():
+        parser.error(f"{course.root} has no {CONFIG_FILE}: run this from the course folder "
+                     "or give --course")
     if arguments.step == "release":
+        for assignment in arguments.assignments:
+            registration.check_exists(course, assignment)
         release(course, arguments.assignments)
-    elif arguments.step == "collect":
-        collect(course, arguments.assignment, arguments.zip.resolve())
+        return 0
+    assignment = arguments.assignment
+    registration.ensure_registered(course, assignment)
+    if arguments.step == "collect":
+        collect(course, assignment, arguments.zip.resolve())
+    elif arguments.step == "due":
+        due_date(course, assignment, arguments.date, arguments.clear)
     elif arguments.step == "export":
-        export(course, arguments.to)
+        export(course, assignment, arguments.to or export_module.default_path(course, assignment),
+               _not_graded(course, assignment))
+        if arguments.canvas:
+            canvas_file = canvas.write(course, assignment, arguments.canvas,
+                                       arguments.canvas_column, arguments.roster)
+            print(f"Canvas gradebook file written to {arguments.canvas} "
+                  f"({canvas_file.scored} score(s))", flush=True)
+            for student, why in canvas_file.left_blank.items():
+                print(f"LEFT BLANK for Canvas: {student}: {why}", flush=True)
     elif arguments.step == "feedback":
-        pages = feedback.generate(course, arguments.assignment,
-                                  course.students(arguments.assignment))
+        pages = feedback.generate(course, assignment, course.students(assignment))
         for student, reason in pages.withheld.items():
             print(f"FEEDBACK WITHHELD: {student}: {reason}")
+    elif arguments.step == "written-export":
+        destination = arguments.to or course.root / "marking" / f"{assignment}.yaml"
+        count = written.export_answers(course, assignment, destination, arguments.pending)
+        print(f"{count} written answer(s) written to {destination}")
+    elif arguments.step == "written-import":
+        count = written.import_marks(course, assignment, arguments.marks)
+        print(f"{count} mark(s) imported into the gradebook; run `python -m softmax_grading "
+              f"feedback {assignment}` and `export {assignment}` to pass them on")
+    elif arguments.step == "similarity":
+        pairs = similarity.compare(course, assignment)
+        path = similarity.write_csv(pairs, course.reports(assignment) / "similarity.csv")
+        print(similarity.as_table(pairs, arguments.top))
+        print(f"all {len(pairs)} pair(s) with any overlap written to {path}")
     else:
         run = run_autograde(course, arguments)
         pages = None
         if arguments.step == "grade":
-            pages = feedback.generate(course, arguments.assignment,
-                                      arguments.student or course.students(arguments.assignment))
+            pages = feedback.generate(course, assignment,
+                                      arguments.student or course.students(assignment))
             for student, reason in pages.withheld.items():
                 print(f"FEEDBACK WITHHELD: {student}: {reason}", flush=True)
-            export(course, arguments.to)
-        written = report.write(course, report.build(course, arguments.assignment, run, pages))
-        print(f"report written to {written[1]}")
-        print(written[1].read_text())
+            export(course, assignment,
+                   arguments.to or export_module.default_path(course, assignment),
+                   _not_graded(course, assignment))
+        written_report = report.write(course, report.build(course, assignment, run, pages))
+        print(f"report written to {written_report[1]}")
+        print(written_report[1].read_text())
         return 0 if not run.not_graded else 1
     return 0
+
+
+def _not_graded(course: Course, assignment: str) -> dict[str, str]:
+    path = autograde.not_graded_path(course, assignment)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def due_date(course: Course, assignment: str, text: str | None, clear: bool) -> None:
+    if clear:
+        deadlines.set_due_date(course, assignment, None)
+        print(f"{assignment} has no due date now; nothing counts as late")
+    elif text:
+        when = deadlines.set_due_date(course, assignment, text)
+        print(f"{assignment} is due {when.isoformat()}Z; the late policy applies from the next "
+              "`grade`, `feedback` or `export`")
+    else:
+        when = deadlines.due_date(course, assignment)
+        print(f"{assignment} is due {when.isoformat()}Z" if when else
+              f"{assignment} has no due date")

@@ -6,18 +6,36 @@ page is then scanned: a page showing a secret line (a hidden test, a solution,
 a mark scheme) that the student did not write and the release does not show,
 or larger than the size limit, is withheld: deleted and named in the report.
 Everyone else's feedback is written regardless.
+
+The page renders its formulas with MathJax 3 from a ``mathjax/`` folder beside
+it (from the PyPI package django-static-mathjax, as the book does), so maths
+reads well offline; the files are hard links to one copy in the feedback
+folder where the file system allows it, so a class of 300 costs the space of
+one. Send students the whole folder, or use ``nbgrader release_feedback``,
+which copies it. Late penalties are brought up to date first
+(:func:`softmax_grading.deadlines.refresh_penalties`), so pages show the
+penalty on the current score.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
-from softmax_grading import leaks
+from softmax_grading import deadlines, leaks
 from softmax_grading.layout import Course
 
 MAX_PAGE_BYTES = 5_000_000
+# The course's feedback template (templates/feedback), which nbgrader_config.py selects.
+FEEDBACK_TEMPLATES = str(Path(__file__).parent / "templates")
+MATHJAX_FOLDER = "mathjax"  # beside each page; the feedback template loads it from there
+# MathJax's single-file TeX-to-SVG build, and the TeX packages it loads on first use.
+MATHJAX_PARTS = ("tex-svg.js", "input/tex/extensions")
 
 
 @dataclass
@@ -28,6 +46,7 @@ class FeedbackRun:
 
 def generate(course: Course, assignment: str, students: list[str]) -> FeedbackRun:
     run = FeedbackRun()
+    deadlines.refresh_penalties(course, assignment)
     api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
     for notebook in course.notebooks(assignment):
         secrets = leaks.secret_lines(course.source_notebook(assignment, notebook))
@@ -47,7 +66,46 @@ def generate(course: Course, assignment: str, students: list[str]) -> FeedbackRu
                 run.withheld[student] = reason
             elif student not in run.withheld:
                 run.written.append(student)
+    for student in run.written:
+        _add_mathjax(course, course.feedback(student, assignment))
     return run
+
+
+def mathjax_source() -> Path:
+    """MathJax 3's es5 folder in the installed django-static-mathjax package."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("Feedback pages need MathJax: pip install -e '.[grade]' "
+                         "(django-static-mathjax)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+
+
+def _add_mathjax(course: Course, folder: Path) -> None:
+    shared = course.root / course.coursedir.feedback_directory / f".{MATHJAX_FOLDER}"
+    if not (shared / MATHJAX_PARTS[0]).exists():
+        for part in MATHJAX_PARTS:
+            _copy(mathjax_source() / part, shared / part, shutil.copy2)
+    for part in MATHJAX_PARTS:
+        _copy(shared / part, folder / MATHJAX_FOLDER / part, _link_or_copy)
+
+
+def _copy(source: Path, destination: Path, copy_file) -> None:
+    files = sorted(source.rglob("*")) if source.is_dir() else [source]
+    for file in files:
+        if file.is_dir():
+            continue
+        target = destination / file.relative_to(source) if source.is_dir() else destination
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(file, target)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _problem(page, secrets: set[str], allowed: set[str]) -> str | None:

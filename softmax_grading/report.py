@@ -1,8 +1,9 @@
 """The per-assignment grading report: what the instructor reads after every ``grade``.
 
 For every student: the score of each part, the parts still waiting for a
-human, timeouts, integrity flags, a withheld feedback page, and whether the
-sandbox was on. Written as ``reports/<assignment>/report.json`` (for programs)
+human, when the work was submitted and how late (with the late penalty),
+timeouts, integrity flags, a withheld feedback page, and whether the sandbox
+was on. Written as ``reports/<assignment>/report.json`` (for programs)
 and ``report.txt`` (for people), from the gradebook and the grading results.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from softmax_grading import deadlines
 from softmax_grading.autograde import AutogradeRun, load_result, not_graded_path
 from softmax_grading.feedback import FeedbackRun
 from softmax_grading.layout import Course
@@ -25,13 +27,18 @@ def build(course: Course, assignment: str, run: AutogradeRun,
     path = not_graded_path(course, assignment)
     not_graded = json.loads(path.read_text()) if path.exists() else dict(run.not_graded)
     students = sorted(set(course.students(assignment)) | set(not_graded))
+    deadlines.refresh_penalties(course, assignment)
+    due = deadlines.due_date(course, assignment)
     report = {"assignment": assignment, "sandbox": run.sandboxed,
+              "due": due.isoformat() + "Z" if due else None,
               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "limits": course.sandbox().limits(), "students": {}}
     with Gradebook(course.db_url) as gradebook:
         for student in students:
             report["students"][student] = _student(gradebook, course, assignment, student, run,
                                                    feedback, not_graded)
+    for student, entry in report["students"].items():
+        entry.update(deadlines.lateness(course, assignment, student))
     return report
 
 
@@ -82,7 +89,8 @@ def write(course: Course, report: dict) -> tuple[Path, Path]:
 def as_text(report: dict) -> str:
     lines = [f"Grading report for {report['assignment']} ({report['generated']})",
              "Sandbox: " + ("on" if report["sandbox"] else
-                            "OFF (--no-sandbox): student code ran with the grader's rights"), ""]
+                            "OFF (--no-sandbox): student code ran with the grader's rights"),
+             "Due: " + (report["due"] or "no due date (nothing counts as late)"), ""]
     lines.append(f"{'student':<32} {'score':>7} {'max':>6}  notes")
     for student, entry in report["students"].items():
         notes = []
@@ -94,6 +102,9 @@ def as_text(report: dict) -> str:
             notes.append(f"INTEGRITY ({len(entry['flags'])})")
         if entry["timeouts"]:
             notes.append(f"timeouts ({len(entry['timeouts'])})")
+        if entry.get("seconds_late"):
+            notes.append(f"LATE {entry['seconds_late'] / 86400:.2f} days, "
+                         f"-{entry['late_penalty']:g} points")
         if entry["manual_pending"]:
             notes.append("manual: " + ", ".join(entry["manual_pending"]))
         if entry["feedback"].startswith("withheld"):

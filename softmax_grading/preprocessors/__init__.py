@@ -10,7 +10,9 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`SaveVerdicts`: scores come from the trusted verdicts, not from outputs;
 * :class:`HideTestCode`: feedback shows each check's message, never test code (nbgrader #917);
 * :class:`ClearHiddenTestsInFeedback`: a student's comment with hidden-test markers does not
-  stop their feedback page.
+  stop their feedback page;
+* :class:`MarkPendingGrades`: feedback says "awaiting grading" for unmarked written answers;
+* :class:`LinkToBook`: feedback links to the book's chapters work outside the repository.
 """
 
 from softmax_grading.preprocessors.apply_grading_result import ApplyGradingResult
@@ -18,6 +20,8 @@ from softmax_grading.preprocessors.clear_hidden_tests_in_feedback import ClearHi
 from softmax_grading.preprocessors.drop_duplicate_grade_ids import DropDuplicateGradeIds
 from softmax_grading.preprocessors.hide_test_code import TRACEBACK_NOTE, HideTestCode
 from softmax_grading.preprocessors.limit_output_bytes import LimitOutputBytes
+from softmax_grading.preprocessors.link_to_book import LinkToBook
+from softmax_grading.preprocessors.mark_pending_grades import MarkPendingGrades
 from softmax_grading.preprocessors.restore_locked_cells import RestoreLockedCells
 from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
 
@@ -28,6 +32,8 @@ __all__ = [
     "DropDuplicateGradeIds",
     "HideTestCode",
     "LimitOutputBytes",
+    "LinkToBook",
+    "MarkPendingGrades",
     "RestoreLockedCells",
     "SaveVerdicts",
 ]

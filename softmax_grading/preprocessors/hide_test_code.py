@@ -20,8 +20,9 @@ class HideTestCode(NbGraderPreprocessor):
     outputs quote test code too. In the feedback this preprocessor
 
     * replaces the source of every autograded test cell with a one-line
-      summary (the cell's id and points), so neither visible nor hidden test
-      code is shown;
+      summary (the cell's id and points, and for a part that lost points, a
+      pointer to the message below), so neither visible nor hidden test code
+      is shown;
     * reduces every error output in a test cell to its exception type and
       message, which our checks write to say what went wrong without giving
       away the expected values. (The tests run in the grader's checker, which
@@ -31,9 +32,14 @@ class HideTestCode(NbGraderPreprocessor):
     """
 
     summary_template = Unicode(
+        "# Autograder checks for '{grade_id}' ({points:g} {unit}): passed. "
+        "Their code is not shown.",
+        help="Source shown in place of the code of a test cell that earned full points.",
+    ).tag(config=True)
+    failed_summary_template = Unicode(
         "# Autograder checks for '{grade_id}' ({points:g} {unit}). "
         "Their code is not shown; the output below says what failed.",
-        help="Source shown in place of a test cell's code.",
+        help="Source shown in place of the code of a test cell that lost points.",
     ).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, cell_index: int):
@@ -41,7 +47,10 @@ class HideTestCode(NbGraderPreprocessor):
             return cell, resources
         nbgrader_metadata = cell.metadata["nbgrader"]
         points = float(nbgrader_metadata["points"])
-        cell.source = self.summary_template.format(
+        # GetGrades (run before) puts the part's score in the metadata.
+        passed = float(nbgrader_metadata.get("score") or 0.0) >= points
+        template = self.summary_template if passed else self.failed_summary_template
+        cell.source = template.format(
             grade_id=nbgrader_metadata["grade_id"], points=points,
             unit="point" if points == 1 else "points")
         for output in cell.get("outputs", []):

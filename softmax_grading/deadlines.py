@@ -1,0 +1,83 @@
+"""Due dates in the gradebook, and late penalties that follow the final score.
+
+The due date of an assignment is nbgrader's own (``Assignment.duedate`` in the
+gradebook); a submission's time is nbgrader's too (``timestamp.txt``, written
+by ``collect``). nbgrader works out the seconds late and applies the course's
+late-submission plugin when a submission is autograded, on the score at that
+moment, before any written answer is marked. :func:`refresh_penalties` applies
+the same plugin again to the current score (manual marks included), and runs
+before every feedback page and grades file is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil import parser as date_parser
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import AssignLatePenalties
+
+from softmax_grading.layout import Course
+
+
+def parse_due_date(text: str) -> dt.datetime:
+    """A due date with an explicit time zone, as a naive UTC datetime (nbgrader's form)."""
+    try:
+        when = date_parser.isoparse(text.replace(" ", "T", 1)) if text else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise SystemExit(f"{text!r} is not a date and time; write it like 2026-12-04T23:59+01:00")
+    if when.tzinfo is None:
+        raise SystemExit(f"{text!r} has no time zone; add one, like 2026-12-04T23:59+01:00 or "
+                         "2026-12-04T22:59Z, so that nobody is late by an hour")
+    return when.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def set_due_date(course: Course, assignment: str, text: str | None) -> dt.datetime | None:
+    """Store (or with None, clear) the assignment's due date in the gradebook."""
+    when = parse_due_date(text) if text else None
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.find_assignment(assignment).duedate = when
+        gradebook.db.commit()
+    return when
+
+
+def due_date(course: Course, assignment: str) -> dt.datetime | None:
+    with Gradebook(course.db_url) as gradebook:
+        return gradebook.find_assignment(assignment).duedate
+
+
+def refresh_penalties(course: Course, assignment: str) -> None:
+    """Apply the late policy to every submission's current time and score (manual marks too)."""
+    penalties = AssignLatePenalties(config=course.config)
+    penalties.init_plugin()
+    with Gradebook(course.db_url) as gradebook:
+        for submission in gradebook.find_assignment(assignment).submissions:
+            # The submission time as collected now (a later batch may have replaced the file).
+            submission.timestamp = course.coursedir.get_existing_timestamp(
+                str(course.submitted(submission.student.id, assignment)))
+            late = submission.total_seconds_late
+            for notebook in submission.notebooks:
+                if late <= 0:
+                    notebook.late_submission_penalty = None
+                    continue
+                penalty = penalties.plugin_inst.late_submission_penalty(
+                    submission.student.id, notebook.score, late)
+                notebook.late_submission_penalty = (
+                    None if penalty is None else max(0.0, min(penalty, notebook.score)))
+        gradebook.db.commit()
+
+
+def lateness(course: Course, assignment: str, student: str) -> dict:
+    """When the student submitted, how late, and the penalty, for the report and the CSV."""
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return {"submitted_at": None, "seconds_late": 0.0, "late_penalty": 0.0}
+        timestamp = submission.timestamp
+        return {"submitted_at": timestamp.replace(tzinfo=dt.UTC).isoformat() if timestamp
+                else None,
+                "seconds_late": float(submission.total_seconds_late),
+                "late_penalty": float(submission.late_submission_penalty or 0.0)}

@@ -1,0 +1,103 @@
+"""Which students' code is suspiciously alike, part by part (copydetect's winnowing, as in MOSS).
+
+For every code answer cell of an assignment, each student's code is
+fingerprinted with copydetect: tokenized (names and literals normalized, so
+renaming variables changes nothing), cut into k-grams, hashed, and winnowed.
+Fingerprints of the released skeleton (the code every student was given) are
+discarded. Two students' overlap is the share of each one's fingerprinted code
+that also appears in the other's; the pairs with the largest overlap come
+first. Answers shorter than a k-gram have no fingerprints and never match.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from copydetect import CodeFingerprint, compare_files
+
+from softmax_grading.layout import Course
+
+NOISE_TOKENS = 25  # copydetect's default: shorter matches are ignored
+GUARANTEE_TOKENS = 30  # copydetect's default: longer matches are always found
+WINDOW = GUARANTEE_TOKENS - NOISE_TOKENS + 1
+
+
+@dataclass(frozen=True)
+class Pair:
+    part: str
+    first: str
+    second: str
+    first_overlap: float  # share of the first student's code found in the second's
+    second_overlap: float
+    shared_tokens: int
+
+    @property
+    def overlap(self) -> float:
+        return max(self.first_overlap, self.second_overlap)
+
+
+def answer_cells(notebook_path: Path) -> dict[str, str]:
+    """grade id -> source of every code answer cell."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _fingerprint(name: str, code: str, boilerplate) -> CodeFingerprint:
+    return CodeFingerprint(f"{name}.py", NOISE_TOKENS, WINDOW, boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(code))
+
+
+def compare(course: Course, assignment: str) -> list[Pair]:
+    """Every pair of students with any overlap, in any code answer, largest overlap first."""
+    pairs = []
+    for notebook in course.notebooks(assignment):
+        skeleton = answer_cells(course.release_notebook(assignment, notebook))
+        code: dict[str, dict[str, str]] = {}
+        for student in course.students(assignment):
+            path = course.submitted(student, assignment) / f"{notebook}.ipynb"
+            try:
+                code[student] = answer_cells(path)
+            except Exception:  # an unreadable submission has no code to compare
+                continue
+        for part, given in skeleton.items():
+            boilerplate = list(_fingerprint("skeleton", given, None).hashes)
+            prints = {student: _fingerprint(student, cells[part], boilerplate)
+                      for student, cells in sorted(code.items()) if part in cells}
+            for (first, a), (second, b) in itertools.combinations(prints.items(), 2):
+                if not a.hashes or not b.hashes:
+                    continue
+                shared, (overlap_a, overlap_b), _ = compare_files(a, b)
+                if shared:
+                    pairs.append(Pair(part, first, second, float(overlap_a), float(overlap_b),
+                                      int(shared)))
+    return sorted(pairs, key=lambda p: (-p.overlap, -p.shared_tokens, p.part, p.first))
+
+
+def write_csv(pairs: list[Pair], destination: Path) -> Path:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open(destination, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["part", "student_a", "student_b", "overlap_a", "overlap_b",
+                         "shared_tokens"])
+        for pair in pairs:
+            writer.writerow([pair.part, pair.first, pair.second, f"{pair.first_overlap:.2f}",
+                             f"{pair.second_overlap:.2f}", pair.shared_tokens])
+    return destination
+
+
+def as_table(pairs: list[Pair], top: int) -> str:
+    lines = [f"{'part':<20} {'student A':<24} {'student B':<24} {'A in B':>6} {'B in A':>6} "
+             f"{'tokens':>6}"]
+    for pair in pairs[:top]:
+        lines.append(f"{pair.part:<20} {pair.first:<24} {pair.second:<24} "
+                     f"{pair.first_overlap:>6.0%} {pair.second_overlap:>6.0%} "
+                     f"{pair.shared_tokens:>6}")
+    if not pairs:
+        lines.append("(no two students share any code beyond the released skeleton)")
+    return "\n".join(lines)
