@@ -7,6 +7,9 @@
                              the edit loop: package tests and one assignment's grading
     python3 run.py bench     run the benchmarks (not part of the tests)
     python3 run.py release   regenerate exercises/ from solutions/ with nbgrader
+    python3 run.py instructor
+                             set up grading: nbgrader and the course's grading tools in
+                             .venv, bubblewrap, and a check that the sandbox starts
 
 Only the Python standard library is used here, so a machine with nothing but
 Python 3.11 can run it. Everything else goes into a virtual environment in
@@ -171,6 +174,22 @@ def bench() -> None:
         run([VENV_BIN / "python", script])
 
 
+def instructor() -> None:
+    """The instructor's setup: the grading tools, bubblewrap, and a sandbox that starts."""
+    ensure_environment("grade")
+    apt_get = shutil.which("apt-get")
+    if not shutil.which("bwrap") and apt_get and os.geteuid() == 0:
+        say("installing bubblewrap with apt-get (the Debian package gets security updates)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt_get, "update", "-q"], check=True, env=env)
+        subprocess.run([apt_get, "install", "-y", "-q", "bubblewrap"], check=True, env=env)
+    run([VENV_BIN / "python", "-c",
+         "from softmax_grading.sandbox import check_available; check_available(); "
+         "print('the grading sandbox starts on this machine')"])
+    say(f"ready: activate the environment with `source {VENV_BIN / 'activate'}`, then "
+        "follow book/instructor_guide.md (python -m softmax_grading collect/grade ...)")
+
+
 def release() -> None:
     ensure_environment("grade")
     run([VENV_BIN / "python", "-m", "softmax_grading", "release"])
@@ -180,7 +199,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("task", choices=["book", "test", "bench", "release"])
+    parser.add_argument("task", choices=["book", "test", "bench", "release", "instructor"])
     parser.add_argument("--quick", action="store_true",
                         help="with test: package tests and one assignment's grading only")
     arguments = parser.parse_args()
@@ -189,7 +208,8 @@ def main() -> None:
     if arguments.task == "test":
         test(quick=arguments.quick)
     else:
-        {"book": build_book, "bench": bench, "release": release}[arguments.task]()
+        {"book": build_book, "bench": bench, "release": release,
+         "instructor": instructor}[arguments.task]()
 
 
 if __name__ == "__main__":
