@@ -51,7 +51,9 @@ Examples
 ...                 hint="did you subtract the max?")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-softmax_course.testing.CheckFailure: naive returned nan for logits near 1000: did you subtract...
+softmax_course.testing.CheckFailure: naive returned nan for logits near 1000.
+Hint: did you subtract the max?
+NumPy warned: ...
 >>> testing.forbid_delegation(lambda z: reference(z) * 1.0, np.zeros(3))  # honest: passes
 >>> import scipy.special
 >>> renamed = scipy.special.softmax
@@ -71,8 +73,11 @@ import functools
 import hashlib
 import importlib
 import inspect
+import linecache
 import pkgutil
+import re
 import sys
+import textwrap
 import threading
 import tracemalloc
 import types
@@ -87,6 +92,7 @@ __all__ = [
     "call",
     "check_answer",
     "check_choice",
+    "check_number",
     "compare",
     "delegated_calls",
     "expect",
@@ -107,8 +113,47 @@ TOLERANCES = {
 }
 
 
+# `nbgrader validate` prints each line of an error indented by 4 and cuts it after 83
+# characters (its Validator.width of 90, less the indent and "..."). A failure's first line
+# also carries the class name. So every message is laid out as a short first line that says
+# what failed, then lines that say on what and where to look, none of them cut.
+_LINE_WIDTH = 78
+_FIRST_LINE_WIDTH = _LINE_WIDTH - len("CheckFailure: ")
+_CLAUSE_END = re.compile(r"(?<=[:;.?])\s+")
+
+
+def _wrap(text: str, width: int, first_width: int | None = None) -> list[str]:
+    """`text` in lines of at most `width` characters (the first of `first_width`)."""
+    first_width = width if first_width is None else first_width
+    indent = " " * (width - first_width)
+    lines = textwrap.wrap(text, width, initial_indent=indent, break_long_words=False,
+                          break_on_hyphens=False)
+    return [line.strip() for line in lines] or [""]
+
+
+def layout(message: str) -> str:
+    """`message` as a failure shows it: a short first line, then detail lines.
+
+    A message that already has several lines keeps them (each is only wrapped if it
+    is too long); a long one-line message is cut after its first clause (at ": ",
+    "; ", ". " or "? "), and the rest follows on its own lines. Laying out a message
+    twice changes nothing.
+    """
+    paragraphs = message.strip("\n").split("\n")
+    if len(paragraphs) == 1 and len(message) > _FIRST_LINE_WIDTH:
+        parts = _CLAUSE_END.split(message, maxsplit=1)
+        paragraphs = parts if len(parts) == 2 else paragraphs
+    lines = _wrap(paragraphs[0], _LINE_WIDTH, _FIRST_LINE_WIDTH)
+    for paragraph in paragraphs[1:]:
+        lines += _wrap(paragraph, _LINE_WIDTH)
+    return "\n".join(lines)
+
+
 class CheckFailure(AssertionError):
-    """A failed check; the message says what to fix."""
+    """A failed check; the message says what to fix, laid out by :func:`layout`."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(layout(str(message)))
 
 
 def expect(condition: object, message: str) -> None:
@@ -166,18 +211,146 @@ def _copies(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     return copy.deepcopy((args, kwargs), memo)
 
 
+def _describe_value(value: Any) -> str:
+    """An argument as a failure names it: its kind, dtype and shape, never many values."""
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    if isinstance(value, (bool, int, np.integer, type(None))) or (
+            isinstance(value, str) and len(value) <= 20):
+        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if callable(value):
+        return f"the function {_name_of(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _describe_call(function: Any, args: tuple, kwargs: dict) -> str:
+    """``softmax(z=a float64 array of shape (2, 3), axis=0)``: how a check called `function`."""
+    names: list[str | None] = [None] * len(args)
+    with contextlib.suppress(TypeError, ValueError):
+        # A grading proxy has no signature of its own: its arguments stay unnamed.
+        if getattr(function, "__grading_remote__", None) is None:
+            bound = inspect.signature(function).bind_partial(*args)
+            names = [*bound.arguments][: len(args)]
+            names += [None] * (len(args) - len(names))
+    shown = [f"{n}={_describe_value(a)}" if n else _describe_value(a)
+             for n, a in zip(names, args, strict=True)]
+    shown += [f"{key}={_describe_value(value)}" for key, value in kwargs.items()]
+    return f"{_name_of(function)}({', '.join(shown)})"
+
+
+# What usually causes an exception in an exercise, by the exception's type name (a grading
+# proxy re-raises the student's exception under the same name) and, first, by its message.
+_CAUSES_BY_MESSAGE = [
+    ("could not be broadcast",
+     "two arrays whose shapes do not fit were combined entry by entry. Usually a "
+     "reduction dropped its axis: pass keepdims=True to np.max/np.sum, and reduce "
+     "along `axis`, not a fixed axis."),
+    ("out of bounds for array of dimension",
+     "the array has no such axis: use the `axis` argument you were given, and check "
+     "that 1-D input works (its only axis is 0, or -1)."),
+    ("unexpected keyword argument",
+     "the function's parameters are not the ones the notebook gives: keep their "
+     "names and order as in the `def` line of the part."),
+    ("positional argument",
+     "the function takes a different number of arguments than the notebook's "
+     "`def` line: keep its parameters (and their defaults)."),
+    ("not subscriptable",
+     "a number was indexed like an array: convert inputs with np.asarray, and "
+     "remember that a reduction of a 1-D array is a single number."),
+    ("object has no attribute",
+     "a method was called on a value that does not have it (a list or a number "
+     "instead of a NumPy array?): convert inputs with np.asarray first."),
+    ("truth value of an array",
+     "`if` or `and` was applied to a whole array: use np.where, a boolean mask, "
+     "or np.any/np.all."),
+]
+_CAUSES_BY_TYPE = {
+    "IndexError": "an index past the end of an axis, or more indices than the array has "
+                  "dimensions: check which axis you index, for 1-D and batched input.",
+    "AxisError": "the array has no such axis: use the `axis` argument you were given.",
+    "TypeError": "a value of an unexpected type: is an input a list or a number where you "
+                 "expect an array (np.asarray converts it), or an argument missing?",
+    "ValueError": "an input's shape or value is not what the code expects: check the "
+                  "shapes of the intermediate arrays for this input.",
+    "NameError": "a name is not defined: a typo, or a variable of another cell. Restart "
+                 "the kernel and run all cells to be sure.",
+    "UnboundLocalError": "a variable is used before it is assigned on some path through "
+                         "the function.",
+    "ZeroDivisionError": "a Python number was divided by zero: check the denominator for "
+                         "this input.",
+    "OverflowError": "a Python number overflowed (math.exp?): use np.exp on arrays, with "
+                     "the maximum subtracted first.",
+    "RecursionError": "the function calls itself without end.",
+    "MemoryError": "the function tried to allocate far more memory than the input needs.",
+    "KeyError": "a dictionary lookup with a key that is not there.",
+}
+
+
+def _likely_cause(error: BaseException) -> str:
+    text = str(error)
+    for fragment, cause in _CAUSES_BY_MESSAGE:
+        if fragment in text:
+            return cause
+    for kind in type(error).__mro__:
+        if kind.__name__ in _CAUSES_BY_TYPE:
+            return _CAUSES_BY_TYPE[kind.__name__]
+    return ""
+
+
+def _failing_line(function: Any, error: BaseException) -> str:
+    """The last line of the student's cell that the exception went through, if it ran here.
+
+    Only lines from the file (the notebook cell) that defines `function` count: NumPy's
+    lines and the checks' own are not the student's to fix, and a test's code stays unshown.
+    A grading proxy's exception comes from another process, without a traceback.
+    """
+    origin = getattr(_unwrap(function), "__code__", None)
+    if origin is None:
+        return ""
+    found = ""
+    traceback = error.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if code.co_filename == origin.co_filename:
+            line = linecache.getline(code.co_filename, traceback.tb_lineno).strip()
+            if line:
+                found = f"In {code.co_name}, at: {line}"
+        traceback = traceback.tb_next
+    return found
+
+
 @contextlib.contextmanager
-def _reported(name: str, case: str) -> Iterator[None]:
-    """Turn an exception from a student's function into the failure message that explains it."""
+def _reported(
+    function: Any, case: str, args: tuple = (), kwargs: dict | None = None
+) -> Iterator[None]:
+    """Turn an exception from a student's function into the failure message that explains it.
+
+    The message says which exception, for which `case`, how the function was called (the
+    arguments' kinds, dtypes and shapes), where in the student's code it happened (when the
+    code ran in this process) and what usually causes it.
+    """
+    name = _name_of(function)
     try:
         yield
     except NotImplementedError:
         raise CheckFailure(
-            f"{name} is not implemented yet: replace `raise NotImplementedError()` "
-            "with your code."
+            f"{name} is not implemented yet.\n"
+            "Replace `raise NotImplementedError()` with your code."
         ) from None
     except Exception as error:  # a student's bug, reported as a failed check
-        raise CheckFailure(f"{name} raised {type(error).__name__} for {case}: {error}") from None
+        cause = _likely_cause(error)
+        details = [
+            f"{type(error).__name__}: {error}",
+            f"Called as {_describe_call(function, args, kwargs or {})}.",
+            _failing_line(function, error),
+            f"Usual cause: {cause}" if cause else "",
+        ]
+        raise CheckFailure("\n".join([f"{name} raised {type(error).__name__} for {case}.",
+                                      *filter(None, details)])) from None
 
 
 def _call_here(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, list]:
@@ -203,14 +376,14 @@ def call(function: Callable[..., Any], *args: Any, case: str, **kwargs: Any) -> 
     name = _name_of(function)
     expect(callable(function),
            f"{name} should be a function, but it is a {type(function).__name__}.")
-    with _reported(name, case):
+    with _reported(function, case, args, kwargs):
         result, caught = _dispatch(function, "call", args, kwargs)
     return result, [w if hasattr(w, "message") else _ReportedWarning(str(w)) for w in caught]
 
 
 def _warning_note(caught: list) -> str:
     messages = sorted({str(w.message) for w in caught})
-    return f" (NumPy warned: {'; '.join(messages)})" if messages else ""
+    return "".join(f"\nNumPy warned: {message}." for message in messages)
 
 
 def compare(
@@ -242,10 +415,10 @@ def compare(
     result, caught = call(function, *student_args, case=case, **student_kwargs)
     with quiet():
         expected = np.asarray(reference(*reference_args, **reference_kwargs))
-    hint_text = f": {hint}" if hint else "."
+    hint_line = f"\nHint: {hint}" if hint else ""
     expect(
         result is not None,
-        f"{name} returned None for {case}. Did you forget the `return` statement?",
+        f"{name} returned None for {case}.\nDid you forget the `return` statement?",
     )
     try:
         actual = np.asarray(result)
@@ -255,18 +428,19 @@ def compare(
         ) from None
     expect(
         actual.dtype.kind in "biuf",
-        f"{name} returned an array of dtype {actual.dtype} for {case}, not numbers.",
+        f"{name} returned an array of dtype {actual.dtype} for {case}.\n"
+        "The result should hold numbers.",
     )
     expect(
         actual.shape == expected.shape,
-        f"{name} returned shape {actual.shape} for {case}; "
-        f"the output should have shape {expected.shape}{hint_text}",
+        f"{name} returned shape {actual.shape} for {case}.\n"
+        f"The output should have shape {expected.shape}.{hint_line}",
     )
     if check_dtype:
         expect(
             actual.dtype == expected.dtype,
-            f"{name} returned dtype {actual.dtype} for {case} with {_input_dtypes(args)} input; "
-            f"keep the input's precision{hint_text}",
+            f"{name} returned dtype {actual.dtype} for {case}.\n"
+            f"With {_input_dtypes(args)} input, keep the input's precision.{hint_line}",
         )
     # NaN or infinity where the reference is finite is the classic symptom of
     # overflow, so it gets its own message (with NumPy's warning, if any).
@@ -274,7 +448,7 @@ def compare(
         unexpected = bad(actual) & ~bad(expected)
         if unexpected.any():
             raise CheckFailure(
-                f"{name} returned {symptom} for {case}{hint_text}{_warning_note(caught)}"
+                f"{name} returned {symptom} for {case}.{hint_line}{_warning_note(caught)}"
             )
     tolerance = dict(TOLERANCES.get(np.result_type(expected.dtype, np.float16), TOLERANCES[
         np.dtype(np.float64)]))
@@ -288,9 +462,9 @@ def compare(
         with quiet():
             error = np.nanmax(np.abs(actual.astype(np.float64) - expected.astype(np.float64)))
         raise CheckFailure(
-            f"{name} gave wrong values for {case} "
-            f"({np.count_nonzero(~close)} of {close.size} entries off, largest error "
-            f"{error:.2g}){hint_text}"
+            f"{name} gave wrong values for {case}.\n"
+            f"{np.count_nonzero(~close)} of {close.size} entries are off, the largest "
+            f"by {error:.2g}.{hint_line}"
         )
 
 
@@ -313,7 +487,7 @@ def check_answer(
     The message says whether the answer is missing, not a number, or wrong,
     and points at the idea behind the question through `hint`.
     """
-    hint_text = f" Hint: {hint}" if hint else ""
+    hint_text = f"\nHint: {hint}" if hint else ""
     expect(value is not Ellipsis and value is not None, f"`{name}` has no answer yet.{hint_text}")
     try:
         number = np.asarray(value, dtype=np.float64)
@@ -338,12 +512,62 @@ def check_choice(
 ) -> None:
     """Check a multiple-choice answer: `value` must be one of `options` and equal `expected`."""
     options = list(options)
-    hint_text = f" Hint: {hint}" if hint else ""
+    hint_text = f"\nHint: {hint}" if hint else ""
     expect(
         value in options,
         f"`{name}` should be one of {options!r}, but it is {value!r}.{hint_text}",
     )
     expect(value == expected, f"`{name}` is not the right choice.{hint_text}")
+
+
+def check_number(
+    value: Any,
+    *,
+    name: str,
+    whole: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    why: str = "",
+    size: int | None = None,
+) -> None:
+    """The visible test of a numeric answer: its form is checked, never its value.
+
+    Fails if `value` is missing (still ``...``), is not a real number (with `whole`, not a
+    whole number; with `size`, not that many numbers), is not finite, or lies outside
+    [`low`, `high`]. The range must be one any right answer satisfies by the nature of the
+    question (a probability lies in [0, 1]), so passing reveals nothing; `why` says that
+    nature in the failure. On success it prints that only the form was checked: the value
+    is graded after submission.
+    """
+    kind = "whole number" if whole else "number"
+    wanted = f"{size} {kind}s" if size is not None else f"a single {kind}"
+    expect(value is not Ellipsis and value is not None,
+           f"`{name}` has no answer yet.\nReplace the `...` with {wanted}.")
+    expect(not isinstance(value, (str, bytes, bool, np.bool_)),
+           f"`{name}` should be {wanted}, but it is a {type(value).__name__}.")
+    try:
+        numbers = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailure(
+            f"`{name}` should be {wanted}, but it is a {type(value).__name__}."
+        ) from None
+    if size is None:
+        expect(numbers.ndim == 0, f"`{name}` should be {wanted}, not an array of shape "
+                                  f"{numbers.shape}.")
+    else:
+        expect(numbers.shape == (size,),
+               f"`{name}` should be {wanted}, e.g. a tuple, but it has shape {numbers.shape}.")
+    expect(np.all(np.isfinite(numbers)), f"`{name}` should be finite, but it is {value!r}.")
+    if whole:
+        expect(np.all(numbers == np.round(numbers)),
+               f"`{name}` should be a whole number, but it has a fractional part.")
+    reason = f"\n{why}" if why else ""
+    if low is not None:
+        expect(np.all(numbers >= low), f"`{name}` cannot be below {low:g}.{reason}")
+    if high is not None:
+        expect(np.all(numbers <= high), f"`{name}` cannot be above {high:g}.{reason}")
+    print(f"`{name}` has the right form ({wanted}).\n"
+          "Only the form is checked here: its value is graded after you submit.")
 
 
 # --- memory -------------------------------------------------------------------------------
@@ -388,7 +612,7 @@ def peak_memory(
     args, kwargs = _copies(args, kwargs)
     if case is None:
         return int(_dispatch(function, "peak_memory", args, kwargs))
-    with _reported(name, case):
+    with _reported(function, case, args, kwargs):
         return int(_dispatch(function, "peak_memory", args, kwargs))
 
 
@@ -783,7 +1007,7 @@ def _delegated_calls_here(
             if sys.gettrace() is not previous_trace:
                 sys.settrace(previous_trace)
 
-    cannot_check = "so its calls cannot be checked; write the computation directly."
+    cannot_check = "so its calls cannot be checked.\nWrite the computation directly."
     expect(not (thread_started or _THREAD_EVENTS.intersection(audit_events)),
            f"{name} starts a thread, {cannot_check}")
     expect(not _PROCESS_EVENTS.intersection(audit_events),
@@ -860,7 +1084,7 @@ def forbid_delegation(
     used = delegated_calls(function, *args, allow=allow, **kwargs)
     expect(
         not used,
-        f"{_name_of(function)} uses {', '.join(used)}. This exercise asks you to write the "
+        f"{_name_of(function)} uses {', '.join(used)}.\nThis exercise asks you to write the "
         "computation yourself with NumPy operations (np.exp, np.max, np.sum, ...).",
     )
 
