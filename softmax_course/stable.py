@@ -13,6 +13,7 @@ else; everything about masks, infinities and NaN lives in ``_shift_edge_cases``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,33 +29,55 @@ __all__ = ["log_softmax", "logsumexp", "naive_softmax", "softmax"]
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
-def _prepare(x, axis, temperature, where):
-    """Validate the arguments shared by the stable functions (all checks are O(1)).
+class _Arguments(NamedTuple):
+    """The validated arguments shared by the stable functions."""
 
-    The axes come back as one int when there is a single one: ``ufunc.reduce`` takes an int
-    axis with less overhead than a tuple, which matters for small and medium arrays.
-    """
+    z: np.ndarray  # the input as a float array, in the compute dtype
+    output_dtype: np.dtype
+    owned: bool  # z is a buffer allocated by the conversion: it may be overwritten
+    axes: int | tuple[int, ...]  # one int when there is a single axis (ufunc.reduce is faster)
+    temperature: float
+    mask: np.ndarray | None
+
+
+class _Shifted(NamedTuple):
+    """The logits shifted so that every slice's largest unmasked entry is 0 (see ``_shift``)."""
+
+    shifted: np.ndarray  # (z - x_max) / T, a buffer of our own, same shape as z
+    x_max: np.ndarray  # the slice maxima, reduced axes kept with size 1
+    exact: bool  # the fast path: every slice had a finite maximum, so sum(exp(shifted)) >= 1
+    top_index: np.ndarray | None  # on the fast path with one axis: where one maximum sits
+
+
+def _prepare(x, axis, temperature, where) -> _Arguments:
+    """Validate the arguments shared by the stable functions (all checks are O(1))."""
     z, output_dtype, owned = as_float_array(x, "x")
     axes = normalize_axes(axis, z.ndim)
     temperature = check_positive_finite(temperature, "temperature")
     mask = check_where(where, z.shape)
-    return z, output_dtype, owned, axes[0] if len(axes) == 1 else axes, temperature, mask
+    return _Arguments(z, output_dtype, owned, axes[0] if len(axes) == 1 else axes, temperature,
+                      mask)
 
 
-def _shift(z, axes, temperature, mask, owned):
-    """Return ``(shifted, x_max, exact)`` with ``shifted = (z - x_max) / temperature`` per slice.
+def _shift(z, axes, temperature, mask, owned, *, find_top=False) -> _Shifted:
+    """Shift every slice by its maximum: ``shifted = (z - x_max) / temperature``.
 
-    ``x_max`` keeps the reduced axes (size 1); ``shifted`` is a fresh buffer the caller may
-    overwrite. Every non-NaN slice of ``shifted`` has maximum 0 over its unmasked entries unless it
-    has no finite mass (see ``_shift_edge_cases``). ``exact`` is True on the fast path, where every
-    slice has a finite maximum, so ``sum(exp(shifted)) >= 1`` and no division guard is needed.
-    Callers run this under ``np.errstate(**_QUIET)``: see the comments on the finite test and the
-    subtraction.
+    Every non-NaN slice of ``shifted`` has maximum 0 over its unmasked entries unless it has no
+    finite mass (see ``_shift_edge_cases``). Callers run this under ``np.errstate(**_QUIET)``: see
+    the comments on the finite test and the subtraction.
 
-    ``np.maximum.reduce`` is ``np.max`` without its Python-level dispatch (same result).
+    With ``find_top``, one axis and no mask, the maximum is found by ``argmax``, which costs about
+    as much as ``max`` and also says where one maximal entry is: ``_sum_beside_top`` needs that to
+    leave it out.
     """
+    top_index = None
     if mask is None:
-        x_max = np.maximum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
+        if find_top and isinstance(axes, int):
+            top_index = np.argmax(z, axis=axes, keepdims=True)  # (..., 1, ...); NaN counts as max
+            # z[top_index] is the 1-D case without take_along_axis's index building
+            x_max = z[top_index] if z.ndim == 1 else np.take_along_axis(z, top_index, axis=axes)
+        else:  # np.maximum.reduce is np.max without its Python-level dispatch
+            x_max = np.maximum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
         # One cheap test on the reduced array: the sum of the maxima is finite only if every
         # maximum is (a NaN or an infinity makes it NaN or infinite; inf + -inf is NaN, with an
         # "invalid" warning). If the sum overflows we merely take the general path below, which
@@ -67,10 +90,34 @@ def _shift(z, axes, temperature, mask, owned):
             shifted = np.subtract(z, x_max, out=z if owned else np.empty_like(z))
             if temperature != 1.0:
                 shifted /= temperature
-            return shifted, x_max, True
+            return _Shifted(shifted, x_max, True, top_index)
     else:
         x_max = np.maximum.reduce(z, axis=axes, keepdims=True, initial=-np.inf, where=mask)
-    return _shift_edge_cases(z, temperature, mask, x_max, owned), x_max, False
+    return _Shifted(_shift_edge_cases(z, temperature, mask, x_max, owned), x_max, False, None)
+
+
+def _sum_beside_top(weights, shifted, axes):
+    r"""``sum(exp(shifted)) - 1`` per slice, computed without the cancellation of ``- 1``.
+
+    ``weights`` is ``exp(shifted)`` (it is overwritten). Each slice's maximal entries have
+    ``shifted = 0`` and weight exactly 1, so :math:`\log \sum_i e^{y_i} = \log(1 + S)` with
+    :math:`S` the sum of every weight but one maximal one, and ``log1p(S)`` is accurate to a few
+    ulp even when :math:`S` is far below the rounding error of :math:`1 + S` (``logsumexp([0,
+    -40])`` is :math:`4.25 \times 10^{-18}`, where ``log(1 + S)`` gives 0). Ties stay in
+    :math:`S` (each adds 1). Keeps the reduced axes.
+
+    On the fast path ``shifted.top_index`` says which entry to leave out. Elsewhere (masks,
+    several axes, infinities) every weight below 1 is summed and the entries of weight 1 are
+    counted: :math:`S` = (sum below 1) + (count - 1). A term whose weight rounds up to 1 is then
+    counted as 1, its rounded value. An empty-mass slice (all weights 0) gives :math:`S = -1`,
+    whose ``log1p`` is the intended :math:`-\infty`; a NaN slice gives NaN through ``x_max``.
+    """
+    if shifted.top_index is not None:
+        np.put_along_axis(weights, shifted.top_index, 0.0, axis=axes)
+        return np.add.reduce(weights, axis=axes, keepdims=True)
+    below_top = np.add.reduce(weights, axis=axes, keepdims=True, where=weights < 1)
+    top_count = np.add.reduce(weights == 1, axis=axes, keepdims=True, dtype=weights.dtype)
+    return below_top + (top_count - 1)
 
 
 def _shift_edge_cases(z, temperature, mask, x_max, owned):
@@ -160,21 +207,23 @@ def logsumexp(x, axis=-1, keepdims=False, *, where=None):
     >>> np.round(logsumexp([[0.0, 1.0], [2.0, 5.0]], where=np.array([True, False])), 4)
     array([0., 2.])
     """
-    z, output_dtype, owned, axes, _, mask = _prepare(x, axis, 1.0, where)
+    arguments = _prepare(x, axis, 1.0, where)
+    z, axes = arguments.z, arguments.axes
     if z.size == 0:
         # The sum of no terms is 0 and its log is -inf; np.add.reduce gives the reduced shape.
         empty_sum = np.add.reduce(z, axis=axes, keepdims=keepdims)
-        return np.full(np.shape(empty_sum), -np.inf, output_dtype)[()]
+        return np.full(np.shape(empty_sum), -np.inf, arguments.output_dtype)[()]
     with np.errstate(**_QUIET):
-        shifted, x_max, _ = _shift(z, axes, 1.0, mask, owned)
-        total = np.add.reduce(np.exp(shifted, out=shifted), axis=axes, keepdims=keepdims)
-    if not keepdims:
-        x_max = np.squeeze(x_max, axis=axes)
-    # An empty sum (all -inf or masked) is 0 and log(0) = -inf is the intended answer.
+        shifted = _shift(z, axes, 1.0, arguments.mask, arguments.owned, find_top=True)
+        weights = np.exp(shifted.shifted, out=shifted.shifted)
+        beside_top = _sum_beside_top(weights, shifted, axes)
+    # An empty sum (all -inf or masked) has beside_top = -1 and log1p(-1) = -inf is the intended
+    # answer; -inf + -inf = -inf, inf + log n = inf, NaN stays NaN.
     with np.errstate(divide="ignore"):
-        result = np.log(total)
-    result = result + x_max  # -inf + -inf = -inf, inf + log(n) = inf, NaN stays NaN
-    return result.astype(output_dtype, copy=False)
+        result = np.log1p(beside_top) + shifted.x_max
+    if not keepdims:
+        result = np.squeeze(result, axis=axes)
+    return result.astype(arguments.output_dtype, copy=False)[()]
 
 
 def softmax(x, axis=-1, *, temperature=1.0, where=None):
@@ -246,8 +295,10 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     if z.size == 0:
         return np.empty(z.shape, output_dtype)
     with np.errstate(**_QUIET):
-        shifted, _, exact = _shift(z, axes, temperature, mask, owned)
+        shifted, _, exact, _ = _shift(z, axes, temperature, mask, owned)
         probabilities = np.exp(shifted, out=shifted)  # same shape as x
+    # No log here, so no cancellation to avoid: each probability is a weight over a normalizer
+    # in [1, K], both with a relative error of a few ulp.
     normalizer = np.add.reduce(probabilities, axis=axes, keepdims=True)  # (..., 1, ...)
     if exact:
         probabilities /= normalizer  # normalizer >= 1: the max entry contributes exp(0) = 1
@@ -315,17 +366,21 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
     if z.size == 0:
         return np.empty(z.shape, output_dtype)
     with np.errstate(**_QUIET):
-        shifted, _, exact = _shift(z, axes, temperature, mask, owned)
-        normalizer = np.add.reduce(np.exp(shifted), axis=axes, keepdims=True)  # (..., 1, ...)
-    if exact:
-        shifted -= np.log(normalizer)  # normalizer in [1, K]
+        shifted = _shift(z, axes, temperature, mask, owned, find_top=True)
+        # log of the normalizer as log1p of the terms beside one maximum: for a dominant logit
+        # the normalizer is 1 + (something below its rounding error), and log(normalizer) would
+        # give the top log-probability as 0 instead of -(that something).
+        beside_top = _sum_beside_top(np.exp(shifted.shifted), shifted, axes)  # (..., 1, ...)
+    log_probabilities = shifted.shifted
+    if shifted.exact:
+        log_probabilities -= np.log1p(beside_top)  # beside_top in [0, K - 1]
     else:
-        # An empty-mass slice is already all -inf: subtract 0 instead of log(0) = -inf, which
-        # would give -inf - (-inf) = NaN.
-        # (NaN slices are already all NaN, so leaving their log_normalizer at 0 is harmless.)
-        log_normalizer = np.log(normalizer, out=np.zeros_like(normalizer), where=normalizer > 0)
-        shifted -= log_normalizer
-    return shifted.astype(output_dtype, copy=False)
+        # An empty-mass slice (beside_top = -1) is already all -inf: subtract 0 instead of
+        # log1p(-1) = -inf, which would give -inf - (-inf) = NaN. (NaN slices are already all
+        # NaN, so leaving their log normalizer at 0 is harmless.)
+        log_probabilities -= np.log1p(beside_top, out=np.zeros_like(beside_top),
+                                      where=beside_top > -1)
+    return log_probabilities.astype(output_dtype, copy=False)
 
 
 def naive_softmax(x, axis=-1):

@@ -391,3 +391,42 @@ def test_regression_large_logits_over_a_small_temperature_do_not_tie():
     # Dividing first, x / T overflows both logits to inf and they would share the mass; shifting
     # first, (x - m) / T = [-inf, 0] keeps the true limit.
     np.testing.assert_array_equal(softmax([1e300, 2e300], temperature=1e-10), [0.0, 1.0])
+
+
+# 50-digit values of the examples below (mpmath): log(1 + e^-40), and log(1 + e^-40 + e^-40)
+# for a tie at the top beside the small term.
+LOG1P_EXP_MINUS_40 = 4.248354255291589e-18
+LOG1P_TWO_EXP_MINUS_40 = 8.496708510583178e-18
+
+
+def test_regression_logsumexp_near_zero_keeps_its_relative_accuracy():
+    # SciPy's gh-18295: m + log(1 + tiny) rounded the tiny term away and returned 0.0.
+    np.testing.assert_allclose(logsumexp([0.0, -40.0]), LOG1P_EXP_MINUS_40, rtol=4e-16)
+    np.testing.assert_allclose(logsumexp([-40.0, 0.0, -40.0]), LOG1P_TWO_EXP_MINUS_40,
+                               rtol=4e-16)
+    np.testing.assert_allclose(logsumexp(np.float32([0.0, -40.0])), LOG1P_EXP_MINUS_40,
+                               rtol=4e-7)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: logsumexp(x, where=np.ones(x.shape, bool)),  # the masked path
+        lambda x: logsumexp(x[None, :], axis=None),  # several axes
+        lambda x: logsumexp(np.concatenate([x, [-np.inf]])),  # -inf entries
+        lambda x: -log_softmax(x)[0],  # the top log-probability is -logsumexp(x - max)
+        lambda x: -log_softmax(x, where=np.ones(x.shape, bool))[0],
+        lambda x: -log_softmax(2 * x, temperature=2.0)[0],
+    ],
+    ids=["where", "axis None", "minus infinity", "log_softmax", "log_softmax where",
+         "log_softmax temperature"],
+)
+def test_regression_log_normalizer_near_zero_on_every_path(call):
+    np.testing.assert_allclose(call(np.array([0.0, -40.0])), LOG1P_EXP_MINUS_40, rtol=4e-16)
+
+
+def test_ties_at_the_top_count_once_each():
+    np.testing.assert_allclose(logsumexp([3.0, 3.0, 3.0]), 3.0 + np.log(3.0), rtol=1e-16)
+    np.testing.assert_allclose(logsumexp([[3.0, 3.0], [3.0, 3.0]], axis=None),
+                               3.0 + np.log(4.0), rtol=1e-16)
+    np.testing.assert_allclose(log_softmax([1.0, 1.0]), -np.log([2.0, 2.0]), rtol=1e-16)
