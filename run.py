@@ -10,6 +10,9 @@
     python3 run.py instructor
                              set up grading: nbgrader and the course's grading tools in
                              .venv, bubblewrap, and a check that the sandbox starts
+    python3 run.py student   install what a student needs (the course package, JupyterLab,
+                             nbgrader validate) and open JupyterLab on exercises/
+                             (--install-only: install, then say how to start it)
 
 Only the Python standard library is used here, so a machine with nothing but
 Python 3.11 can run it. Everything else goes into a virtual environment in
@@ -128,7 +131,9 @@ def build_book() -> None:
     stamp = STAMPS / "book-inputs"
     full = not BUILD_HTML.exists() or not stamp.exists() or stamp.read_text() != fingerprint
     command = [VENV_BIN / "jupyter-book", "build", ".", "--builder", "html", "-W", "--keep-going"]
-    if full:
+    if not BUILD_HTML.exists() or not stamp.exists():
+        say("first build here: executing every chapter")
+    elif full:
         say("the package or the book's configuration changed: executing every chapter again")
         command.append("--all")
     started = time.perf_counter()
@@ -190,6 +195,22 @@ def instructor() -> None:
         "follow book/instructor_guide.md (python -m softmax_grading collect/grade ...)")
 
 
+def student(install_only: bool = False) -> None:
+    """Install the course package, JupyterLab and nbgrader (for `nbgrader validate`), then
+    start JupyterLab on the exercises; it runs until stopped with Ctrl-C."""
+    ensure_environment("student")
+    lab = [VENV_BIN / "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'exercises'}"]
+    if install_only:
+        say("ready: start JupyterLab on the exercises with")
+        say(f"    {' '.join(str(part) for part in lab)}")
+        say(f"and check a notebook with `{VENV_BIN / 'nbgrader'} validate <notebook>.ipynb`")
+        return
+    try:
+        run(lab)
+    except KeyboardInterrupt:
+        say("JupyterLab stopped")
+
+
 def release() -> None:
     ensure_environment("grade")
     run([VENV_BIN / "python", "-m", "softmax_grading", "release"])
@@ -199,14 +220,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("task", choices=["book", "test", "bench", "release", "instructor"])
+    parser.add_argument("task", choices=["book", "test", "bench", "release", "instructor",
+                                         "student"])
     parser.add_argument("--quick", action="store_true",
                         help="with test: package tests and one assignment's grading only")
+    parser.add_argument("--install-only", action="store_true",
+                        help="with student: install, but do not start JupyterLab")
     arguments = parser.parse_args()
     if arguments.quick and arguments.task != "test":
         parser.error("--quick goes with `test` only")
+    if arguments.install_only and arguments.task != "student":
+        parser.error("--install-only goes with `student` only")
     if arguments.task == "test":
         test(quick=arguments.quick)
+    elif arguments.task == "student":
+        student(install_only=arguments.install_only)
     else:
         {"book": build_book, "bench": bench, "release": release,
          "instructor": instructor}[arguments.task]()

@@ -1,4 +1,4 @@
-"""Notebook pages offer the notebook for download and launch it on Binder, Colab and JupyterHub.
+"""Notebook pages offer the notebook for download and launch it on Binder and Colab.
 
 The launch links must be built from ``repository.url`` in ``_config.yml`` and name the page's
 own notebook, so that a fork which changes only that setting gets working buttons.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -42,7 +42,6 @@ def test_download_button_serves_the_notebook(notebook_docname: str, load_page: C
     [
         ("Binder", "https://mybinder.org/v2/gh/{repo}/"),
         ("Colab", "https://colab.research.google.com/github/{repo}/blob/"),
-        ("JupyterHub", "/hub/user-redirect/git-pull?"),
     ],
 )
 def test_launch_button_opens_this_notebook(
@@ -58,6 +57,12 @@ def test_launch_button_opens_this_notebook(
         assert unquote(link).endswith(f"{notebook_docname}.ipynb") or (
             f"{notebook_docname}.ipynb" in unquote(link)
         ), f"{service} link does not open {notebook_docname}.ipynb: {link}"
-        if service == "JupyterHub":
-            query = parse_qs(urlsplit(link).query)
-            assert query["repo"] == [repository_url], query
+
+
+def test_no_jupyterhub_button_until_the_course_sets_its_hub(
+    notebook_docname: str, load_page: Callable
+) -> None:
+    """_config.yml sets no jupyterhub_url, so no page links to a hub (nbgitpuller's path)."""
+    visit = load_page(notebook_docname)
+    hub_links = [link for link in visit.links if "/hub/user-redirect/git-pull" in link]
+    assert hub_links == [], f"{notebook_docname}: a JupyterHub button: {hub_links}"

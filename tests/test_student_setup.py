@@ -1,0 +1,177 @@
+"""A student's setup as the student guide gives it (issue 11, items 1, 2 and 13's first build).
+
+* ``python3 run.py student`` installs the ``student`` extra (the course package, JupyterLab,
+  nbgrader) and starts JupyterLab on ``exercises/``; Binder installs the same extra.
+* Every chapter and exercise notebook starts with the install cell generated from
+  ``repository.url``: it does nothing where ``softmax_course`` is installed, and installs it
+  with pip from the repository's archive where it is not (Colab, a downloaded notebook).
+* ``python3 run.py book`` says "first build" on a first build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import shutil
+import sys
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from unittest import mock
+
+import nbformat
+import pytest
+from packaging.requirements import Requirement
+
+from softmax_grading import install_cell
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_run_py():
+    spec = importlib.util.spec_from_file_location("course_run_py", REPO_ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- item 1: one command for a student, and Binder the same --------------------------------
+
+
+def _student_requirements() -> list[Requirement]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return [Requirement(text) for text in project["project"]["optional-dependencies"]["student"]]
+
+
+def test_the_student_extra_brings_jupyterlab_and_nbgrader():
+    names = {requirement.name for requirement in _student_requirements()}
+    assert {"jupyterlab", "nbgrader"} <= names
+    # It resolves: the environment the tests run in installed it (the test extra includes it).
+    for requirement in _student_requirements():
+        try:
+            installed = version(requirement.name)
+        except PackageNotFoundError:
+            pytest.fail(f"{requirement.name} of the student extra is not installed")
+        assert requirement.specifier.contains(installed, prereleases=True), (requirement,
+                                                                              installed)
+    bin_folder = Path(sys.executable).parent
+    for command in ("jupyter-lab", "nbgrader"):
+        assert (bin_folder / command).exists(), f"the student extra installs `{command}`"
+
+
+def test_binder_installs_what_the_student_command_installs():
+    lines = (REPO_ROOT / ".binder" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if line.strip() and not line.startswith("#")] == [
+        "-e .[student]"]
+
+
+def test_run_py_student_installs_the_extra_then_starts_jupyterlab_on_the_exercises(capsys):
+    run_py = _load_run_py()
+    calls = []
+    with mock.patch.object(run_py, "ensure_environment", lambda extra: calls.append(extra)), \
+            mock.patch.object(run_py, "run", lambda command, **_: calls.append(command)):
+        run_py.student(install_only=True)
+        assert calls == ["student"]
+        assert "jupyter lab --ServerApp.root_dir=" in capsys.readouterr().out
+        run_py.student()
+    lab = [str(part) for part in calls[-1]]
+    assert calls[1] == "student"
+    assert lab[0].endswith("/.venv/bin/jupyter") and lab[1] == "lab"
+    assert lab[2] == f"--ServerApp.root_dir={REPO_ROOT / 'exercises'}"
+
+
+def test_run_py_accepts_the_student_task():
+    run_py = _load_run_py()
+    with mock.patch.object(sys, "argv", ["run.py", "student", "--install-only"]), \
+            mock.patch.object(run_py, "student") as student:
+        run_py.main()
+    student.assert_called_once_with(install_only=True)
+
+
+# --- item 2: the install cell ---------------------------------------------------------------
+
+
+def test_every_notebook_starts_with_the_current_install_cell():
+    notebooks = install_cell.notebooks(REPO_ROOT)
+    assert len(notebooks) >= 24  # the chapters, the instructor notebooks, the releases
+    assert install_cell.main(["--check", "--root", str(REPO_ROOT)]) == 0, (
+        "run `python -m softmax_grading.install_cell` (release does it for solutions/)")
+    source = install_cell.cell_source(REPO_ROOT)
+    for path in notebooks:
+        cell = nbformat.read(path, as_version=4).cells[1]
+        assert cell.source == source and "remove-cell" in cell.metadata["tags"], path
+
+
+def test_the_install_cell_follows_repository_url(tmp_path):
+    config = (REPO_ROOT / "_config.yml").read_text(encoding="utf-8")
+    url = install_cell.yaml.safe_load(config)["repository"]["url"]
+    assert install_cell.package_address(REPO_ROOT) == f"{url}/archive/refs/heads/main.zip"
+    (tmp_path / "_config.yml").write_text(config.replace(url, "https://github.com/a-fork/course"))
+    source = install_cell.cell_source(tmp_path)
+    assert "https://github.com/a-fork/course/archive/refs/heads/main.zip" in "".join(
+        line.strip().strip('"') for line in source.splitlines())
+    assert url not in source
+    # Release rewrites the instructor notebooks' cell (and only it) for the fork's address.
+    notebook = tmp_path / "solutions" / "ch01_definition" / "ch01_definition.ipynb"
+    notebook.parent.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "solutions" / "ch01_definition" / "ch01_definition.ipynb", notebook)
+    before = nbformat.read(notebook, as_version=4)
+    assert install_cell.update([notebook], tmp_path) == [notebook]
+    after = nbformat.read(notebook, as_version=4)
+    assert after.cells[1].source == source
+    assert [c.source for c in after.cells[2:]] == [c.source for c in before.cells[2:]]
+    assert install_cell.update([notebook], tmp_path) == []  # a second run changes nothing
+
+
+def test_the_install_cell_fits_the_notebooks_line_length():
+    assert max(len(line) for line in install_cell.cell_source(REPO_ROOT).splitlines()) <= 79
+
+
+def _run_cell(missing: bool) -> mock.MagicMock:
+    """Run the install cell with softmax_course installed or not; pip is never really run."""
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if missing and name == "softmax_course" else real_find_spec(name, *args)
+
+    with mock.patch("importlib.util.find_spec", find_spec), \
+            mock.patch("subprocess.run") as pip, contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(install_cell.cell_source(REPO_ROOT), "<install cell>", "exec"), {})
+    return pip
+
+
+def test_the_install_cell_does_nothing_where_the_package_is_installed():
+    assert not _run_cell(missing=False).called
+
+
+def test_the_install_cell_installs_the_package_with_pip_where_it_is_missing():
+    pip = _run_cell(missing=True)
+    (command,), options = pip.call_args
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert command[-1] == install_cell.package_address(REPO_ROOT)
+    assert options == {"check": True}
+
+
+# --- item 13: the first build says so ---------------------------------------------------------
+
+
+def test_the_first_build_says_first_build_and_a_changed_input_says_changed(tmp_path, capsys):
+    run_py = _load_run_py()
+    html = tmp_path / "_build" / "html"
+    with mock.patch.object(run_py, "BUILD_HTML", html), \
+            mock.patch.object(run_py, "STAMPS", tmp_path / ".stamps"), \
+            mock.patch.object(run_py, "ensure_environment", lambda extra: None), \
+            mock.patch.object(run_py, "run", lambda command, **_: html.mkdir(parents=True,
+                                                                             exist_ok=True)):
+        run_py.build_book()
+        first = capsys.readouterr().out
+        (tmp_path / ".stamps" / "book-inputs").write_text("an older fingerprint")
+        run_py.build_book()
+        changed = capsys.readouterr().out
+        run_py.build_book()
+        unchanged = capsys.readouterr().out
+    assert "first build here: executing every chapter" in first
+    assert "changed" not in first
+    assert "the package or the book's configuration changed" in changed
+    assert "executing every chapter" not in unchanged
