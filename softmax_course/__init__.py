@@ -9,6 +9,7 @@ by tile, forward and backward), ``sampling`` (Gumbel-max, Gumbel-softmax, top-k 
 ``testing`` (the exercises' checks).
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _package_version
 
 from .attention import causal_mask, scaled_dot_product_attention
@@ -42,7 +43,10 @@ from .sigmoid import sigmoid
 from .sparsemax import sparsemax, sparsemax_jacobian, sparsemax_threshold, sparsemax_vjp
 from .stable import log_softmax, logsumexp, naive_softmax, softmax
 
-__version__ = _package_version("softmax-course")
+try:
+    __version__ = _package_version("softmax-course")
+except _PackageNotFoundError:  # imported from a checkout on sys.path, not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "COURSE_PALETTE",
