@@ -89,7 +89,8 @@ STUDENTS = [
         "unguarded_merge",
         answers={"merge_impl": UNGUARDED_MERGE},
         scores={"merge_edge": 0, "blocked_robust": 0},
-        feedback={"merge_edge": "guard the case where the new maximum is -inf"},
+        # the feedback wraps its messages, so the phrase stops before the line break
+        feedback={"merge_edge": "guard the case where the new maximum"},
     ),
     Student(
         "unshifted_second_pass",
@@ -125,11 +126,21 @@ STUDENTS = [
     ),
     Student(
         "wrong_answers",
-        answers={"reads_impl": "reads_saved_answer = 2 * 10**6",
+        answers={"accesses_impl": "accesses_answer = (4 * 10**6, 2 * 10**6)",
                  "merged_impl": "merged_answer = (5.0, 3.5)",
-                 "score_mib_impl": "score_mib_answer = 16"},
-        scores={"reads_test": 0, "merged_test": 0, "score_mib_test": 0},
-        feedback={"reads_test": "passes times K", "merged_test": "rescaled by exp(m - M)",
-                  "score_mib_test": "8 bytes each"},
+                 # 8 bytes per entry: the float64 habit, in a float32 question
+                 "score_mib_impl": "score_mib_answer = 6000 * 6000 * 8 / 2**20"},
+        scores={"accesses_test": 0, "merged_test": 0, "score_mib_test": 0},
+        feedback={"accesses_test": "the store of the result",
+                  "merged_test": "rescaled by exp(m - M)",
+                  "score_mib_test": "4 bytes each in float32"},
+    ),
+    # Counts the loads only (3 and 2 passes), forgetting the store of the result: the mistake
+    # the chapter's counting once made.
+    Student(
+        "loads_only",
+        answers={"accesses_impl": "accesses_answer = (3 * 10**6, 2 * 10**6)"},
+        scores={"accesses_test": 0},
+        feedback={"accesses_test": "and the store of the result"},
     ),
 ]
