@@ -96,6 +96,13 @@ def _shift(z, axes, temperature, mask, owned, *, find_top=False) -> _Shifted:
     return _Shifted(_shift_edge_cases(z, temperature, mask, x_max, owned), x_max, False, None)
 
 
+def _to_output_dtype(values, output_dtype):
+    """Round the float32 results of float16 input back to float16, where a log-probability or a
+    log-sum-exp beyond +-65504 becomes +-inf, its correct rounding, without an overflow warning."""
+    with np.errstate(over="ignore"):
+        return values.astype(output_dtype, copy=False)
+
+
 def _sum_beside_top(weights, shifted, axes):
     r"""``sum(exp(shifted)) - 1`` per slice, computed without the cancellation of ``- 1``.
 
@@ -223,7 +230,7 @@ def logsumexp(x, axis=-1, keepdims=False, *, where=None):
         result = np.log1p(beside_top) + shifted.x_max
     if not keepdims:
         result = np.squeeze(result, axis=axes)
-    return result.astype(arguments.output_dtype, copy=False)[()]
+    return _to_output_dtype(result, arguments.output_dtype)[()]
 
 
 def softmax(x, axis=-1, *, temperature=1.0, where=None):
@@ -380,7 +387,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
         # NaN, so leaving their log normalizer at 0 is harmless.)
         log_probabilities -= np.log1p(beside_top, out=np.zeros_like(beside_top),
                                       where=beside_top > -1)
-    return log_probabilities.astype(output_dtype, copy=False)
+    return _to_output_dtype(log_probabilities, output_dtype)
 
 
 def naive_softmax(x, axis=-1):
