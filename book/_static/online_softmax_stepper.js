@@ -62,8 +62,8 @@
 
     var controls = element("div", "oss-controls");
     var buttons = {};
-    [["reset", "\u23ee Start"], ["back", "\u25c0 Back"], ["next", "Next \u25b6"],
-     ["end", "End \u23ed"]].forEach(function (pair) {
+    [["reset", "\u00ab Start"], ["back", "\u2039 Back"], ["next", "Next \u203a"],
+     ["end", "End \u00bb"]].forEach(function (pair) {
       var button = element("button", "oss-button", pair[1]);
       button.type = "button";
       button.setAttribute("data-action", pair[0]);
@@ -87,6 +87,7 @@
     head.appendChild(element("th", "", "i"));
     valueRow.appendChild(element("th", "", "x\u1d62"));
     var probabilityHeader = element("th", "");
+    probabilityHeader.title = "the softmax of the logits read so far";
     probabilityRow.appendChild(probabilityHeader);
     var valueCells = [];
     var probabilityCells = [];
@@ -143,7 +144,7 @@
       setNumber(fields.max, now.max);
       setNumber(fields.rescale, now.rescale);
       setNumber(fields.sum, now.sum);
-      probabilityHeader.textContent = j === 0 ? "softmax" : "softmax of x\u2081\u2026x" + j;
+      probabilityHeader.textContent = "softmax";
       logits.forEach(function (x, i) {
         var read = i < j;
         valueCells[i].classList.toggle("oss-read", read);
