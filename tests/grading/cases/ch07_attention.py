@@ -76,6 +76,28 @@ BOTTOM_RIGHT = '''def causal_mask(L, S):
     return np.tril(np.ones((L, S), dtype=bool), k=S - L)
 '''
 
+QK_UNNORMALISED = '''def qk_norm_scores(q, k, g):
+    return g * (q @ np.swapaxes(k, -1, -2))
+'''
+
+QK_WRONG_AXIS = '''def qk_norm_scores(q, k, g):
+    q_hat = q / np.linalg.norm(q, axis=-2, keepdims=True)
+    k_hat = k / np.linalg.norm(k, axis=-2, keepdims=True)
+    return g * (q_hat @ np.swapaxes(k_hat, -1, -2))
+'''
+
+QK_FLOAT64 = '''def qk_norm_scores(q, k, g):
+    q_hat = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    k_hat = k / np.linalg.norm(k, axis=-1, keepdims=True)
+    return np.float64(g) * (q_hat @ np.swapaxes(k_hat, -1, -2))
+'''
+
+QK_IN_PLACE = '''def qk_norm_scores(q, k, g):
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    k = k / np.linalg.norm(k, axis=-1, keepdims=True)
+    return float(g) * (q @ np.swapaxes(k, -1, -2))
+'''
+
 STUDENTS = [
     Student(
         "no_scale",
@@ -132,6 +154,36 @@ STUDENTS = [
         scores={"variance_test": 0, "pairs_test": 0, "unseen_test": 0},
         feedback={"variance_test": "add up their variances", "pairs_test": "add 1 + 2 + ...",
                   "unseen_test": "count the rest"},
+    ),
+    Student(
+        "qk_scores_unnormalised",
+        answers={"qk_scores_impl": QK_UNNORMALISED},
+        scores={"qk_scores_basic": 0, "qk_scores_hard": 0},
+        feedback={"qk_scores_basic": "should give exactly g"},
+    ),
+    Student(
+        "qk_scores_normalised_along_the_wrong_axis",
+        answers={"qk_scores_impl": QK_WRONG_AXIS},
+        scores={"qk_scores_basic": 0, "qk_scores_hard": 0},
+        feedback={"qk_scores_basic": "own length"},
+    ),
+    Student(
+        "qk_scores_promote_float32",
+        answers={"qk_scores_impl": QK_FLOAT64},
+        scores={"qk_scores_hard": 0},
+        feedback={"qk_scores_hard": "multiply by g as a Python float"},
+    ),
+    Student(
+        "qk_scores_modify_their_input",
+        answers={"qk_scores_impl": QK_IN_PLACE},
+        scores={"qk_scores_hard": 0},
+        feedback={"qk_scores_hard": "changed its input q"},
+    ),
+    Student(
+        "max_weight_without_the_factor_two",
+        answers={"max_weight_impl": "max_weight_answer = 1 / (1 + 7 * np.exp(-3.0))"},
+        scores={"max_weight_test": 0},
+        feedback={"max_weight_test": "give one key the largest score"},
     ),
     # A corrupted file is reported by name and does not stop the batch.
     Student("not_json", raw='{"cells": [ this is not JSON'),
