@@ -40,3 +40,33 @@ def exp_shifted(x, m, where=None, out=None):
     if tied_at_infinity is not None:
         weights = np.where(infinite_max, tied_at_infinity, weights)
     return weights
+
+
+def top_mask(s, axes):
+    """Boolean mask with one True per slice over ``axes`` (an int or a tuple): the first maximum.
+
+    Only that entry of a probability vector can exceed 1/2, and it is the one whose complement
+    ``1 - s`` cancels when it is close to 1 (see ``probability_complement``).
+    """
+    axes = (axes,) if isinstance(axes, int) else tuple(axes)
+    ends = tuple(range(s.ndim - len(axes), s.ndim))
+    moved = np.moveaxis(s, axes, ends)  # (*batch, *axes)
+    flat = moved.reshape(*moved.shape[: s.ndim - len(axes)], -1)  # (*batch, K)
+    mask = np.zeros(flat.shape, dtype=bool)
+    if flat.shape[-1]:
+        np.put_along_axis(mask, np.argmax(flat, axis=-1, keepdims=True), True, axis=-1)
+    return np.moveaxis(mask.reshape(moved.shape), ends, axes)
+
+
+def probability_complement(s, axes, top=None):
+    r"""``sum_{j != k} s_j`` for every entry ``k`` of the probability vectors ``s`` over ``axes``.
+
+    In exact arithmetic it is ``1 - s_k``; in floating point ``1 - s_k`` loses every digit when
+    ``s_k`` is within a few ulps of 1 (``1 - 0.9999999999`` has 6 correct digits in float64 and
+    none in float32). Only the largest entry can exceed 1/2, so its complement is the sum of the
+    other entries, each small and accurate; every other entry is at most 1/2 and ``1 - s_k`` is
+    accurate to an ulp. ``top`` is ``top_mask(s, axes)`` when the caller has it already.
+    """
+    top = top_mask(s, axes) if top is None else top
+    others = np.add.reduce(np.where(top, 0.0, s), axis=axes, keepdims=True)  # (..., 1, ...)
+    return np.where(top, others, 1.0 - s).astype(s.dtype, copy=False)

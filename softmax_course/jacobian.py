@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ._numerics import probability_complement, top_mask
 from ._validation import as_float_array, check_same_shape, normalize_axes, normalize_single_axis
 from .stable import softmax
 
@@ -99,7 +100,8 @@ def softmax_jacobian(x, axis=-1):
     s, output_dtype = _softmax_last(x, axis, "softmax_jacobian")  # (..., K)
     jacobian = s[..., :, None] * -s[..., None, :]  # (..., K, K): -s_i s_j
     diagonal = np.arange(s.shape[-1])
-    jacobian[..., diagonal, diagonal] += s  # + s_i on the diagonal
+    # s_i (1 - s_i) written as s_i * sum_{j != i} s_j: no cancellation when s_i is near 1
+    jacobian[..., diagonal, diagonal] = s * probability_complement(s, -1)
     return jacobian.astype(output_dtype, copy=False)
 
 
@@ -153,18 +155,28 @@ def log_softmax_jacobian(x, axis=-1):
     classes = s.shape[-1]
     jacobian = np.repeat(-s[..., None, :], classes, axis=-2)  # (..., K, K): -s_j in every row
     diagonal = np.arange(classes)
-    jacobian[..., diagonal, diagonal] += 1.0
+    # 1 - s_i as sum_{j != i} s_j: no cancellation when s_i is near 1
+    jacobian[..., diagonal, diagonal] = probability_complement(s, -1)
     return jacobian.astype(output_dtype, copy=False)
 
 
 def _apply_jacobian(s, u, axis, names):
-    """``s * (u - sum(s * u))`` over ``axis``: the product of the softmax Jacobian with ``u``."""
+    """``s * (u - sum(s * u))`` over ``axis``: the product of the softmax Jacobian with ``u``.
+
+    ``u`` is first shifted by its value at the largest ``s`` (the result does not change:
+    ``J 1 = 0``). Unshifted, the top entry is ``s_k (u_k - s_k u_k - ...)``, and when ``s_k`` is
+    near 1 the difference cancels to noise; shifted, ``u_k = 0`` and the top entry is
+    ``-s_k sum_{i != k} s_i u_i``, a sum of small accurate terms.
+    """
     s_array, s_output_dtype, _ = as_float_array(s, names[0])
     u_array, u_output_dtype, _ = as_float_array(u, names[1])
     check_same_shape(s_array, u_array, names)
     axes = normalize_axes(axis, s_array.ndim)
-    mean_under_s = np.sum(s_array * u_array, axis=axes, keepdims=True)  # (..., 1, ...)
-    product = s_array * (u_array - mean_under_s)  # same shape as s
+    at_top = np.add.reduce(np.where(top_mask(s_array, axes), u_array, 0.0), axis=axes,
+                           keepdims=True)  # (..., 1, ...): u at the largest s
+    shifted = u_array - at_top
+    mean_under_s = np.add.reduce(s_array * shifted, axis=axes, keepdims=True)  # (..., 1, ...)
+    product = s_array * (shifted - mean_under_s)  # same shape as s
     return product.astype(np.result_type(s_output_dtype, u_output_dtype), copy=False)
 
 

@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ._numerics import top_mask
 from ._validation import (
     as_float_array,
     check_label_smoothing,
@@ -295,6 +296,13 @@ def cross_entropy_grad(
     probabilities = softmax(logits_last, axis=-1)  # (..., C)
     target_mass = np.sum(target_last, axis=-1, keepdims=True)  # (..., 1), 1 for distributions
     gradient = probabilities * target_mass - target_last  # (..., C)
+    # At the most probable class k, p_k T - t_k cancels when p_k is near 1 (a confident, correct
+    # prediction: 1 - p_k is below p_k's rounding error). The same value, written as
+    # sum_{j != k} t_j - T sum_{j != k} p_j, has no such cancellation.
+    top = top_mask(probabilities, -1)  # (..., C)
+    other_probability = np.sum(np.where(top, 0.0, probabilities), axis=-1, keepdims=True)
+    other_target = np.sum(np.where(top, 0.0, target_last), axis=-1, keepdims=True)
+    np.copyto(gradient, other_target - target_mass * other_probability, where=top)
     if counted is not None:
         np.copyto(gradient, 0.0, where=~counted[..., None])
     if reduction == "mean" and count:
