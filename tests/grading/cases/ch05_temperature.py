@@ -77,6 +77,69 @@ FIT_NARROW_RANGE = '''def fit_temperature(logits, labels):
     return (lo + hi) / 2
 '''
 
+# Exponential noise, -log U, instead of Gumbel noise: argmax(z + E) is not a softmax sample.
+GUMBEL_EXPONENTIAL_NOISE = '''def gumbel_max_sample(logits, uniforms, T=1.0):
+    noise = -np.log(np.asarray(uniforms))
+    return np.argmax(np.asarray(logits) / T + noise, axis=-1)
+'''
+
+# Gumbel-max without the temperature.
+GUMBEL_IGNORES_T = '''def gumbel_max_sample(logits, uniforms, T=1.0):
+    noise = -np.log(-np.log(np.asarray(uniforms)))
+    return np.argmax(np.asarray(logits) + noise, axis=-1)
+'''
+
+# Cuts the tempered distribution to the nucleus but does not renormalise.
+TOP_P_NOT_RENORMALISED = '''def top_p_softmax(logits, p, T=1.0):
+    z = np.asarray(logits, dtype=float)
+    q = np.exp((z - z.max()) / T)
+    q = q / q.sum()
+    above = np.array([q[q > v].sum() for v in q])
+    return np.where((above < p) & (q > 0), q, 0.0)
+'''
+
+# Chooses the nucleus from softmax(z), then applies the temperature inside it.
+TOP_P_NUCLEUS_BEFORE_T = '''def top_p_softmax(logits, p, T=1.0):
+    z = np.asarray(logits, dtype=float)
+    q1 = np.exp(z - z.max())
+    q1 = q1 / q1.sum()
+    above = np.array([q1[q1 > v].sum() for v in q1])
+    keep = (above < p) & (q1 > 0)
+    q = np.exp((z - z.max()) / T)
+    kept = np.where(keep, q, 0.0)
+    return kept / kept.sum()
+'''
+
+# Sorts and cuts at a position, so a run of tied tokens can be split.
+TOP_P_SPLITS_TIES = '''def top_p_softmax(logits, p, T=1.0):
+    z = np.asarray(logits, dtype=float)
+    q = np.exp((z - z.max()) / T)
+    q = q / q.sum()
+    order = np.argsort(-q)
+    before = np.cumsum(q[order]) - q[order]
+    keep = np.zeros(q.shape, dtype=bool)
+    keep[order[before < p]] = True
+    kept = np.where(keep & (q > 0), q, 0.0)
+    return kept / kept.sum()
+'''
+
+# exp(z / T) without subtracting the max: nan for logits near 1000.
+TOP_P_UNSTABLE = '''def top_p_softmax(logits, p, T=1.0):
+    q = np.exp(np.asarray(logits, dtype=float) / T)
+    q = q / q.sum()
+    above = np.array([q[q > v].sum() for v in q])
+    kept = np.where((above < p) & (q > 0), q, 0.0)
+    return kept / kept.sum()
+'''
+
+# Hides behind the course's nucleus mask and softmax.
+TOP_P_DELEGATES = '''import softmax_course as _course
+
+def top_p_softmax(logits, p, T=1.0):
+    kept = _course.top_p_mask(logits, p, temperature=T)
+    return _course.softmax(logits, temperature=T, where=kept)
+'''
+
 STUDENTS = [
     Student(
         "naive_softmax_t",
@@ -114,7 +177,7 @@ STUDENTS = [
         "fit_returns_beta",
         answers={"fit_temperature_impl": FIT_RETURNS_BETA},
         scores={"fit_temperature_basic": 0, "fit_temperature_robust": 0},
-        feedback={"fit_temperature_basic": "return T (not 1/T)"},
+        feedback={"fit_temperature_basic": "and return T"},
     ),
     Student(
         "fit_narrow_range",
@@ -129,5 +192,47 @@ STUDENTS = [
         scores={"sharper_test": 0, "entropy_value_test": 0},
         feedback={"sharper_test": "multiplies every logit gap by 1/T",
                   "entropy_value_test": "nats, not bits"},
+    ),
+    Student(
+        "gumbel_exponential_noise",
+        answers={"gumbel_max_impl": GUMBEL_EXPONENTIAL_NOISE},
+        scores={"gumbel_max_basic": 0, "gumbel_max_robust": 0},
+        feedback={"gumbel_max_basic": "add G = -log(-log U) to each logit"},
+    ),
+    Student(
+        "gumbel_ignores_temperature",
+        answers={"gumbel_max_impl": GUMBEL_IGNORES_T},
+        scores={"gumbel_max_robust": 0},
+        feedback={"gumbel_max_robust": "divide the logits by T before adding the noise"},
+    ),
+    Student(
+        "top_p_not_renormalised",
+        answers={"top_p_impl": TOP_P_NOT_RENORMALISED},
+        scores={"top_p_basic": 0, "top_p_robust": 0},
+        feedback={"top_p_basic": "divide by the kept total"},
+    ),
+    Student(
+        "top_p_nucleus_before_temperature",
+        answers={"top_p_impl": TOP_P_NUCLEUS_BEFORE_T},
+        scores={"top_p_basic": 0, "top_p_robust": 0},
+        feedback={"top_p_basic": "apply the temperature first"},
+    ),
+    Student(
+        "top_p_splits_ties",
+        answers={"top_p_impl": TOP_P_SPLITS_TIES},
+        scores={"top_p_robust": 0},
+        feedback={"top_p_robust": "tied tokens are kept together"},
+    ),
+    Student(
+        "top_p_unstable",
+        answers={"top_p_impl": TOP_P_UNSTABLE},
+        scores={"top_p_robust": 0},
+        feedback={"top_p_robust": "compute the softmax stably"},
+    ),
+    Student(
+        "top_p_delegates",
+        answers={"top_p_impl": TOP_P_DELEGATES},
+        scores={"top_p_basic": 0, "top_p_robust": 0},
+        feedback={"top_p_basic": "top_p_softmax uses softmax_course.softmax"},
     ),
 ]
