@@ -329,12 +329,13 @@ def flash_attention_backward(q, k, v, out, lse, d_out, *, block_q=DEFAULT_BLOCK_
         q_stop = min(q_start + block_q, L)
         rows = slice(q_start, q_stop)
         q_tile = queries[..., rows, :]  # (..., bq, d)
+        scaled_q_tile = q_tile * inputs.scale  # (..., bq, d)
         d_out_tile = d_out[..., rows, :]  # (..., bq, dv)
         k_end = score_tiles.key_stop(q_stop)
         for k_start in range(0, k_end, block_k):
             k_stop = min(k_start + block_k, k_end)
             cols = slice(k_start, k_stop)
-            scores = score_tiles.tile(q_tile * inputs.scale, q_start, q_stop, k_start, k_stop)
+            scores = score_tiles.tile(scaled_q_tile, q_start, q_stop, k_start, k_stop)
             # P_IJ = exp(S_IJ - lse_I), written over the scores; lse = -inf (a row that saw no
             # key) has only -inf scores, whose weights the guard makes 0
             probs = exp_shifted(scores, lse[..., rows, np.newaxis], out=scores)  # (..., bq, bk)
