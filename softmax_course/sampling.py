@@ -155,6 +155,16 @@ def gumbel_softmax_vjp(sample, grad_output, tau=1.0, axis=-1):
     vector-Jacobian product (chapter 3) times :math:`\partial u / \partial z = 1 / \tau`. The
     straight-through estimator uses this same gradient while its forward value is
     :func:`one_hot_argmax` of the sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_course import gradient_check, gumbel_softmax, gumbel_softmax_vjp
+    >>> z, g, w = np.array([0.5, -1.0, 2.0]), np.array([0.3, 1.1, -0.2]), np.array([1.0, 0, -1])
+    >>> y = gumbel_softmax(z, g, tau=0.5)
+    >>> grad = gumbel_softmax_vjp(y, w, tau=0.5)  # of the loss w . y
+    >>> gradient_check(lambda u: w @ gumbel_softmax(u, g, tau=0.5), z, grad).passed
+    True
     """
     tau = check_positive_finite(tau, "tau")
     return softmax_vjp(sample, grad_output, axis=axis) / tau
