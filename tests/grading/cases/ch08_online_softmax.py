@@ -126,7 +126,7 @@ STUDENTS = [
     ),
     Student(
         "wrong_answers",
-        answers={"accesses_impl": "accesses_answer = (4 * 10**6, 2 * 10**6)",
+        answers={"accesses_impl": "accesses_answer = (4 * 2**20, 2 * 2**20)",
                  "merged_impl": "merged_answer = (5.0, 3.5)",
                  # 8 bytes per entry: the float64 habit, in a float32 question
                  "score_mib_impl": "score_mib_answer = 6000 * 6000 * 8 / 2**20"},
@@ -139,7 +139,7 @@ STUDENTS = [
     # the chapter's counting once made.
     Student(
         "loads_only",
-        answers={"accesses_impl": "accesses_answer = (3 * 10**6, 2 * 10**6)"},
+        answers={"accesses_impl": "accesses_answer = (3 * 2**20, 2 * 2**20)"},
         scores={"accesses_test": 0},
         feedback={"accesses_test": "and the store of the result"},
     ),
