@@ -5,6 +5,7 @@
     python3 run.py test      lint, then run every test (package, notebooks, grading, browser)
     python3 run.py test --quick
                              the edit loop: package tests and one assignment's grading
+    python3 run.py pdf       print the built book again to one PDF (book does it after the HTML)
     python3 run.py bench     run the benchmarks (not part of the tests)
     python3 run.py release   regenerate exercises/ from solutions/ with nbgrader
     python3 run.py instructor
@@ -36,6 +37,8 @@ VENV = ROOT / ".venv"
 VENV_BIN = VENV / "bin"
 STAMPS = ROOT / ".stamps"
 BUILD_HTML = ROOT / "_build" / "html"
+# The whole book as one PDF, shipped inside the HTML build (the home page links to it).
+BOOK_PDF = BUILD_HTML / "softmax-from-first-principles.pdf"
 
 # What a full build depends on beyond the pages themselves: when any of these
 # change, every chapter is executed again so that no page shows a stale output.
@@ -51,6 +54,10 @@ LINT_TARGETS = [
     "run.py",
     "nbgrader_config.py",
 ]
+# The notebooks are linted with their own settings (79 columns, the width of the book's code
+# column and of a printed page).
+NOTEBOOK_LINT_TARGETS = ["book", "solutions", "exercises"]
+NOTEBOOK_LINT_CONFIG = "ruff-notebooks.toml"
 
 
 def say(message: str) -> None:
@@ -143,7 +150,20 @@ def build_book() -> None:
     stamp.write_text(fingerprint)
     size = sum(f.stat().st_size for f in BUILD_HTML.rglob("*") if f.is_file())
     say(f"built the book in {elapsed:.0f} s; _build/html holds {size / 1e6:.1f} MB")
+    print_book_pdf()
     say(f"open {BUILD_HTML / 'index.html'} in a browser")
+
+
+def print_book_pdf() -> None:
+    """Print the built book to BOOK_PDF, which the home page links to (book/_ext/book_pdf.py)."""
+    chromium = next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), None)
+    if chromium is None:
+        say("no Chromium here, so no PDF: the home page's PDF link stays broken until")
+        say("'apt-get install chromium' and 'python3 run.py pdf'")
+        return
+    started = time.perf_counter()
+    run([VENV_BIN / "python", ROOT / "book" / "_ext" / "book_pdf.py", BUILD_HTML, BOOK_PDF])
+    say(f"printed the book in {time.perf_counter() - started:.0f} s: {BOOK_PDF}")
 
 
 PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]
@@ -153,6 +173,9 @@ def test(quick: bool = False) -> None:
     ensure_environment("test")
     chromium = ensure_debian_packages()
     run([VENV_BIN / "ruff", "check", *LINT_TARGETS])
+    notebook_lint = ["--config", NOTEBOOK_LINT_CONFIG, *NOTEBOOK_LINT_TARGETS]
+    run([VENV_BIN / "ruff", "check", *notebook_lint])
+    run([VENV_BIN / "ruff", "format", "--check", *notebook_lint])
     if quick:
         # Everything but the book, the browser and the full grading runs, then the pilot
         # assignment graded end to end (including the hostile submissions).
@@ -171,6 +194,16 @@ def test(quick: bool = False) -> None:
         ],
         env={"SOFTMAX_COURSE_CHROMIUM": chromium},
     )
+
+
+def build_pdf() -> None:
+    """Print the book again from the HTML build (building it first if there is none)."""
+    if not (BUILD_HTML / "book" / "intro.html").exists():
+        build_book()  # prints the PDF too
+        return
+    ensure_environment("book")
+    ensure_debian_packages()
+    print_book_pdf()
 
 
 def bench() -> None:
@@ -220,8 +253,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("task", choices=["book", "test", "bench", "release", "instructor",
-                                         "student"])
+    parser.add_argument("task",
+                        choices=["book", "pdf", "test", "bench", "release", "instructor",
+                                 "student"])
     parser.add_argument("--quick", action="store_true",
                         help="with test: package tests and one assignment's grading only")
     parser.add_argument("--install-only", action="store_true",
@@ -236,8 +270,9 @@ def main() -> None:
     elif arguments.task == "student":
         student(install_only=arguments.install_only)
     else:
-        {"book": build_book, "bench": bench, "release": release,
-         "instructor": instructor}[arguments.task]()
+        tasks = {"book": build_book, "pdf": build_pdf, "bench": bench, "release": release,
+                 "instructor": instructor}
+        tasks[arguments.task]()
 
 
 if __name__ == "__main__":

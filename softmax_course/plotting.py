@@ -6,16 +6,21 @@ Single-panel helpers return the :class:`~matplotlib.axes.Axes` they drew on; the
 :func:`plot_logits_and_probs` returns the :class:`~matplotlib.figure.Figure`. No helper calls
 ``plt.show()``: showing and saving are the caller's business.
 
-The style has to read well in the book's light *and* dark themes. Rather than guessing the
-reader's theme, every figure we create gets an opaque white background with dark text, so in the
-dark theme it appears as a white card instead of dark text on a dark page. Colours come from the
-Okabe-Ito palette, which stays distinguishable under the common forms of colour blindness; the
-colormaps (viridis, RdBu) are perceptually ordered and colour-blind friendly as well.
+The style has to read well in the book's light *and* dark themes. Every figure has a transparent
+background and near-black text and lines; in the dark theme the book's stylesheet inverts the
+lightness of figure images (``book/_static/course.css``), which turns that into light text on the
+dark page while keeping the hues. In a notebook the figures are shown as PNGs at twice their
+nominal resolution (:data:`INLINE_FIGURE_FORMAT`), sharp on high-density screens and phones, at
+:data:`FIGURE_DPI` CSS pixels per inch, so a figure :data:`MAX_FIGURE_WIDTH` inches wide fills the
+book's text column at full size. Colours come from the Okabe-Ito palette, which stays
+distinguishable under the common forms of colour blindness; the colormaps (viridis, RdBu) are
+perceptually ordered and colour-blind friendly as well.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -33,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = [
     "COURSE_PALETTE",
     "COURSE_STYLE",
+    "FIGURE_DPI",
+    "INLINE_FIGURE_FORMAT",
+    "MAX_FIGURE_WIDTH",
     "SIMPLEX_CORNERS",
     "course_style",
     "plot_attention",
@@ -57,20 +65,30 @@ COURSE_PALETTE: tuple[str, ...] = (
     "#000000",  # black
 )
 
-_TEXT_COLOR = "#1a1a1a"  # near-black: dark text on the white card in both book themes
+_TEXT_COLOR = "#1a1a1a"  # near-black; the dark theme inverts it to near-white
 _SEQUENTIAL_CMAP = "viridis"
 _DIVERGING_CMAP = "RdBu_r"  # red = positive, blue = negative, white = 0
 _ANNOTATE_MAX_CELLS = 64  # write the numbers into heatmaps up to 8 x 8; beyond that they are noise
 
+#: CSS pixels per figure inch in the book (matplotlib's default figure dpi).
+FIGURE_DPI = 100
+#: Widest figure, in inches, that the book's text column shows at full size on a 1280-px screen
+#: (the column is 740 CSS pixels wide there; tests/browser measures it).
+MAX_FIGURE_WIDTH = 7.4
+#: How Jupyter's inline backend sends figures: "retina" is a PNG at twice :data:`FIGURE_DPI`,
+#: displayed at its nominal size (the notebook output carries the halved width and height).
+INLINE_FIGURE_FORMAT = "retina"
+
 #: rcParams applied by :func:`course_style` (and so by every helper here).
 COURSE_STYLE: dict[str, object] = {
-    # opaque white everywhere: readable on the light and the dark book theme alike
-    "figure.facecolor": "white",
-    "figure.edgecolor": "white",
-    "axes.facecolor": "white",
-    "savefig.facecolor": "white",
-    "savefig.edgecolor": "white",
-    "savefig.transparent": False,
+    # transparent backgrounds: the page shows through, light or dark (see the module docstring)
+    "figure.facecolor": "none",
+    "figure.edgecolor": "none",
+    "axes.facecolor": "none",
+    "savefig.facecolor": "none",
+    "savefig.edgecolor": "none",
+    "savefig.transparent": True,
+    # a legend keeps an opaque box, so lines behind it do not run through its text
     "legend.facecolor": "white",
     "legend.framealpha": 1.0,
     "legend.edgecolor": "#cccccc",
@@ -86,10 +104,12 @@ COURSE_STYLE: dict[str, object] = {
     "image.cmap": _SEQUENTIAL_CMAP,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "figure.dpi": 100,
-    "savefig.dpi": 150,
+    # sized for a figure of at most MAX_FIGURE_WIDTH inches, which a phone shows at about half
+    # size: 12-point text is then still 8 CSS pixels tall
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "figure.dpi": FIGURE_DPI,
+    "savefig.dpi": 2 * FIGURE_DPI,
     "figure.constrained_layout.use": True,
 }
 
@@ -101,8 +121,9 @@ def course_style() -> Iterator[None]:
     Yields
     ------
     None
-        Inside the ``with`` block new figures get an opaque white background, dark text and the
-        colour-blind-safe :data:`COURSE_PALETTE` as the colour cycle. On exit, even after an
+        Inside the ``with`` block new figures get a transparent background, dark text and the
+        colour-blind-safe :data:`COURSE_PALETTE` as the colour cycle; in a Jupyter kernel, figures
+        are sent as :data:`INLINE_FIGURE_FORMAT` PNGs from then on. On exit, even after an
         exception, the rcParams the style set get their previous values back; others (such as
         ``interactive``, which a notebook backend may switch on meanwhile) are left alone.
 
@@ -118,10 +139,12 @@ def course_style() -> Iterator[None]:
     >>> with course_style():
     ...     fig, ax = plt.subplots()
     >>> fig.get_facecolor()
-    (1.0, 1.0, 1.0, 1.0)
+    (0.0, 0.0, 0.0, 0.0)
     >>> plt.close(fig)
     """
     import matplotlib as mpl
+
+    _use_sharp_inline_figures()
 
     # Save and restore only the keys the style sets. ``mpl.rc_context`` would restore *every*
     # rcParam, including ``interactive``, which Jupyter's inline backend switches on when the
@@ -135,19 +158,39 @@ def course_style() -> Iterator[None]:
         mpl.rcParams.update(previous)
 
 
+def _use_sharp_inline_figures() -> None:
+    """In a Jupyter kernel with the inline backend, send figures as :data:`INLINE_FIGURE_FORMAT`.
+
+    Outside Jupyter (no inline backend loaded) this does nothing and imports nothing.
+    """
+    if "matplotlib_inline.backend_inline" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    if get_ipython() is not None:
+        set_matplotlib_formats(INLINE_FIGURE_FORMAT)
+
+
 # --------------------------------------------------------------------------------------------------
 # small private helpers
 # --------------------------------------------------------------------------------------------------
 
 
-def _new_axes(ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.5)) -> list[Axes]:
-    """Make a new figure (through pyplot, so notebooks display it) with ``ncols`` panels."""
+def _new_axes(ncols: int = 1, figsize: tuple[float, float] | None = (5.0, 3.5)) -> list[Axes]:
+    """Make a new figure (through pyplot, so notebooks display it) with ``ncols`` panels.
+
+    ``figsize`` is capped at :data:`MAX_FIGURE_WIDTH` inches wide: a wider figure would be shrunk
+    to the column, and its text with it. ``None`` takes matplotlib's default size.
+    """
     import matplotlib.pyplot as plt  # imported late: importing the package should not need pyplot
 
-    figure, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
-    # The facecolor is stored on the figure, so it survives after the style context has ended and
-    # a later savefig (whose own rcParams default is "auto" = the figure's colour) stays opaque.
-    figure.set_facecolor("white")
+    if figsize is not None:
+        figsize = (min(figsize[0], MAX_FIGURE_WIDTH), figsize[1])
+    # Made in the style, the figure and its axes store their transparent facecolors, so a later
+    # savefig (whose rcParams default "auto" is the figure's colour) stays transparent too.
+    with course_style():
+        _figure, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
     return list(axes[0])
 
 
@@ -298,7 +341,7 @@ def plot_heatmap(
                     continue
                 color = _text_color_for(image.cmap(image.norm(value)))
                 ax.text(col, row, format(value, fmt), ha="center", va="center", color=color,
-                        fontsize=9)
+                        fontsize=10)
         if colorbar:
             bar = ax.figure.colorbar(image, ax=ax)
             if colorbar_label is not None:

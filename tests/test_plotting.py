@@ -24,6 +24,7 @@ from softmax_course import (
     simplex_coordinates,
     softmax,
 )
+from softmax_course.plotting import MAX_FIGURE_WIDTH
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -58,20 +59,28 @@ def test_figures_are_drawn_with_agg():
     assert matplotlib.get_backend().lower() == "agg"
 
 
-def test_new_figures_are_opaque_white_even_when_saved_outside_the_style():
+def test_new_figures_are_transparent_even_when_saved_outside_the_style():
+    # The page shows through a figure, so the dark theme can invert it (course.css).
     figures = [plot_heatmap(np.eye(3)).figure, plot_logits_and_probs(LOGITS),
                plot_simplex(np.zeros(3)).figure]
     for figure in figures:
-        assert figure.get_facecolor() == (1.0, 1.0, 1.0, 1.0)
+        assert figure.get_facecolor() == (0.0, 0.0, 0.0, 0.0)
+        assert all(ax.get_facecolor()[3] == 0.0 for ax in figure.axes)
         pixels = saved_png_pixels(figure)
-        np.testing.assert_array_equal(pixels[0, 0], [1.0, 1.0, 1.0, 1.0])  # opaque white corner
-        assert np.all(pixels[..., 3] == 1.0)  # no transparent pixel anywhere
+        assert pixels[0, 0, 3] == 0.0  # a transparent corner
+        assert np.any(pixels[..., 3] == 1.0)  # and something drawn
+
+
+def test_figures_fit_the_book_column():
+    wide = plot_logits_and_probs(np.arange(20.0))
+    assert wide.get_figwidth() == MAX_FIGURE_WIDTH
+    assert plot_simplex(np.zeros(3)).figure.get_figwidth() < MAX_FIGURE_WIDTH
 
 
 def test_course_style_sets_dark_text_and_restores_rcparams():
     before = dict(matplotlib.rcParams)
     with course_style():
-        assert matplotlib.rcParams["savefig.transparent"] is False
+        assert matplotlib.rcParams["savefig.transparent"] is True
         assert matplotlib.colors.to_hex(matplotlib.rcParams["text.color"]) == "#1a1a1a"
         cycle = [entry["color"] for entry in matplotlib.rcParams["axes.prop_cycle"]]
         assert [c.upper() for c in cycle] == [c.upper() for c in COURSE_PALETTE]

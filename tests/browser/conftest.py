@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+# A phone (an iPhone 12-15 is 390 CSS pixels wide).
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 # A page has finished when MathJax has typeset it, its images have loaded and the network has
 # been quiet for 0.5 s (MathJax fetches fonts and TeX packages lazily, after its first pass).
 # A page takes 1-2 s; the limit is generous because CI shares two cores with other jobs.
@@ -220,16 +222,16 @@ COLLECT_PAGE = r"""() => {
 
 
 def open_page(
-    browser: object, url: str, *, theme: str | None = None
+    browser: object, url: str, *, theme: str | None = None, viewport: dict | None = None
 ) -> tuple[object, object, PageVisit]:
     """Open ``url`` in a new context and page, recording problems; returns (context, page, visit).
 
     Requests to any host other than the local server are refused and recorded: the book must
     display without the network. ``theme`` ("light" or "dark") is stored the way the theme's own
-    switcher stores it, before any page script runs.
+    switcher stores it, before any page script runs. ``viewport`` defaults to :data:`VIEWPORT`.
     """
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    context = browser.new_context(viewport=viewport or VIEWPORT, service_workers="block")
     visit = PageVisit(url=url)
 
     def guard(route: object) -> None:
@@ -298,11 +300,15 @@ def load_page(browser: object, base_url: str) -> Iterator[Callable[[str], PageVi
 
 @pytest.fixture
 def fresh_page(browser: object, base_url: str) -> Iterator[Callable[..., tuple[object, PageVisit]]]:
-    """``fresh_page(path, theme=...)`` opens a new page for one test and closes it afterwards."""
+    """``fresh_page(path, theme=..., viewport=...)`` opens a page for one test, closed after it."""
     contexts: list[object] = []
 
-    def open_fresh(path: str, *, theme: str | None = None) -> tuple[object, PageVisit]:
-        context, page, visit = open_page(browser, f"{base_url}{path}", theme=theme)
+    def open_fresh(
+        path: str, *, theme: str | None = None, viewport: dict | None = None
+    ) -> tuple[object, PageVisit]:
+        context, page, visit = open_page(
+            browser, f"{base_url}{path}", theme=theme, viewport=viewport
+        )
         contexts.append(context)
         return page, visit
 

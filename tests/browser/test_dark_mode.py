@@ -1,8 +1,9 @@
-"""A chapter in the theme's light and dark modes: screenshots, and figures that stay legible.
+"""A chapter in the theme's light and dark modes: screenshots, and figures that follow the theme.
 
-The figures are drawn on an opaque white background (the course's matplotlib style), so in
-dark mode each one shows as a white card with dark ink. If a figure had transparent pixels, its
-dark text and lines would sit on the dark page background and disappear.
+The figures are drawn with near-black ink on a transparent background (the course's matplotlib
+style), sent as PNGs at twice their nominal resolution. In light mode they show as they are; in
+dark mode course.css inverts their lightness (and turns the hues back), so the ink is light on
+the dark page. Without that filter, the dark ink would vanish into the dark background.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-# Fraction of a figure's pixels allowed to be see-through. Anti-aliased edges of an opaque
-# figure are still opaque, so any real transparency means the figure was saved transparent.
-MAX_TRANSPARENT_FRACTION = 0.0
+# A figure's background is see-through: most of its pixels are. (An opaque figure has none.)
+MIN_TRANSPARENT_FRACTION = 0.2
 
 # Wait for the theme's finite CSS transitions (the sidebar slides in) before a screenshot.
 SETTLE_ANIMATIONS = """() => Promise.all(document.getAnimations()
@@ -35,7 +35,9 @@ FIGURE_ALPHA = """() => Array.from(document.querySelectorAll('article img'))
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     let transparent = 0;
     for (let i = 3; i < data.length; i += 4) { if (data[i] < 255) { transparent += 1; } }
-    return {src: img.src, transparentFraction: transparent / (data.length / 4)};
+    return {src: img.src, transparentFraction: transparent / (data.length / 4),
+            naturalWidth: img.naturalWidth, shownWidth: img.getBoundingClientRect().width,
+            filter: getComputedStyle(img).filter};
   })"""
 
 
@@ -75,8 +77,16 @@ def test_chapter_screenshot_and_legible_figures(
         page.screenshot(path=str(screenshots / f"chapter-figure-{theme}.png"))
 
     figures = page.evaluate(FIGURE_ALPHA)
-    see_through = [f for f in figures if f["transparentFraction"] > MAX_TRANSPARENT_FRACTION]
-    assert see_through == [], (
-        f"{docname}: figures with transparent pixels vanish into the {theme} background: "
-        f"{see_through}"
-    )
+    assert figures, f"{docname} shows no figure"
+    opaque = [f["src"] for f in figures if f["transparentFraction"] < MIN_TRANSPARENT_FRACTION]
+    assert opaque == [], f"{docname}: figures with an opaque background: {opaque}"
+    # Sharp on high-density screens: at least two image pixels per CSS pixel shown.
+    blurry = [f for f in figures if f["naturalWidth"] < 2 * f["shownWidth"] - 1]
+    assert blurry == [], f"{docname}: figures below 2x resolution: {blurry}"
+    inverted = [f["src"] for f in figures if "invert" in f["filter"]]
+    if theme == "dark":
+        assert len(inverted) == len(figures), (
+            f"{docname}: in dark mode every figure's ink must be turned light: {figures}"
+        )
+    else:
+        assert inverted == [], f"{docname}: figures inverted in light mode: {inverted}"

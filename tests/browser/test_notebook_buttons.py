@@ -35,6 +35,11 @@ def test_download_button_serves_the_notebook(notebook_docname: str, load_page: C
         with urllib.request.urlopen(link, timeout=10) as response:
             notebook = json.loads(response.read())
         assert notebook["nbformat"] == 4 and notebook["cells"], f"{link} is not a notebook"
+        # A chapter is offered as executed, so a reader sees its results before running it;
+        # an exercise is offered as released, to be filled in (it is never executed).
+        outputs = sum(len(cell.get("outputs", [])) for cell in notebook["cells"])
+        if notebook_docname.startswith("book/"):
+            assert outputs > 0, f"{link}: the downloaded chapter has no outputs"
 
 
 @pytest.mark.parametrize(

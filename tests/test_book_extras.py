@@ -1,0 +1,104 @@
+"""What the build adds around the pages: favicon, meta descriptions, downloads, the PDF.
+
+These read the built book (``_build/html``, or ``SOFTMAX_COURSE_HTML``) without a browser.
+The PDF is made by ``python3 run.py pdf`` (``book_pdf.py`` prints the single-page HTML with
+Chromium); its tests skip when it has not been built, and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+PDF_NAME = "softmax-from-first-principles.pdf"
+DESCRIPTION = re.compile(r'<meta name="description" content="([^"]*)"')
+# The delimiters of maths that MathJax did not typeset before printing: \( \) \[ \] or $$.
+# (TeX commands alone may appear in printed code, in matplotlib labels.)
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$")
+
+
+def chapter_pages(built_html: Path) -> list[Path]:
+    return sorted(built_html.glob("book/0*.html"))
+
+
+def test_every_page_names_the_favicon_and_it_is_shipped(built_html: Path) -> None:
+    pages = [built_html / "index.html", *chapter_pages(built_html)]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        match = re.search(r'<link rel="icon" href="([^"]+)"', html)
+        assert match, f"{page.name}: no <link rel='icon'>; browsers then ask for /favicon.ico"
+        assert (page.parent / match.group(1)).resolve().is_file(), f"{match.group(1)} missing"
+
+
+def test_every_page_has_its_own_meta_description(built_html: Path) -> None:
+    descriptions = {}
+    for page in chapter_pages(built_html):
+        match = DESCRIPTION.search(page.read_text(encoding="utf-8"))
+        assert match, f"{page.name}: no meta description"
+        text = match.group(1)
+        assert 40 <= len(text) <= 160, f"{page.name}: description of {len(text)} characters"
+        assert "\\" not in text and "$" not in text, f"{page.name}: maths in {text!r}"
+        descriptions[page.name] = text
+    assert len(set(descriptions.values())) == len(descriptions), "chapters share a description"
+
+
+def test_footer_names_the_authors_readably(built_html: Path) -> None:
+    html = (built_html / "book" / "01_definition.html").read_text(encoding="utf-8")
+    footer = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split('class="bd-footer')[-1]))
+    assert "By the course" in footer, footer[:300]
+
+
+def test_no_proof_index_of_raw_labels(built_html: Path) -> None:
+    # sphinx-proof's domain index listed labels such as "thm-attention-convex", linked from
+    # nowhere; the proofs are reached from their chapters and the general index instead.
+    assert not (built_html / "prf-prf.html").exists()
+
+
+def test_downloaded_chapters_are_the_executed_notebooks(built_html: Path) -> None:
+    chapters = sorted((built_html / "_sources" / "book").glob("0*.ipynb"))
+    assert len(chapters) >= 8
+    for path in chapters:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        outputs = [out for cell in notebook["cells"] for out in cell.get("outputs", [])]
+        assert outputs, f"{path.name}: the download has no outputs"
+    figures = [
+        out
+        for path in chapters
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert figures, "no downloaded chapter carries its figures"
+
+
+@pytest.fixture(scope="module")
+def book_pdf(built_html: Path) -> Path:
+    path = built_html / PDF_NAME
+    if not path.is_file():
+        pytest.skip(f"{path} is not built: python3 run.py pdf makes it")
+    return path
+
+
+def test_the_home_page_links_the_pdf(built_html: Path) -> None:
+    html = (built_html / "book" / "intro.html").read_text(encoding="utf-8")
+    assert f'href="../{PDF_NAME}"' in html or f'href="{PDF_NAME}"' in html
+
+
+def test_pdf_has_every_chapter_rendered_maths_and_figures(book_pdf: Path) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(book_pdf)
+    pages = len(reader.pages)
+    assert 80 <= pages <= 600, f"{pages} pages"
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    for chapter in range(1, 9):
+        assert re.search(rf"\b{chapter}\.\s*[A-Z]", text), f"chapter {chapter} missing"
+    raw = sorted({match.group(0) for match in RAW_TEX.finditer(text)})
+    assert raw == [], f"TeX left untypeset in the PDF: {raw}"
+    images = sum(len(page.images) for page in reader.pages)
+    assert images >= 15, f"only {images} images in the PDF"
+    # Collapsed proofs and answers are printed open.
+    assert text.count("Proof") >= 10, "collapsed proofs are missing from the PDF"
