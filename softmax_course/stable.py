@@ -52,6 +52,8 @@ class _Shifted(NamedTuple):
 def _prepare(x, axis, temperature, where) -> _Arguments:
     """Validate the arguments shared by the stable functions (all checks are O(1))."""
     z, output_dtype, owned = as_float_array(x, "x")
+    if z.ndim == 0 and type(axis) is int and axis in (0, -1):
+        axis = None  # a scalar is one distribution of one entry, as in SciPy (the default axis)
     axes = normalize_axes(axis, z.ndim)
     temperature = check_positive_finite(temperature, "temperature")
     mask = check_where(where, z.shape)
@@ -159,7 +161,7 @@ def _shift_edge_cases(z, temperature, mask, x_max, owned):
     return shifted
 
 
-def logsumexp(x, axis=-1, keepdims=False, *, where=None):
+def logsumexp(x, axis=-1, keepdims=False, *, where=None, b=None, return_sign=False):
     r"""Logarithm of the sum of exponentials, computed without overflow.
 
     Parameters
@@ -172,12 +174,19 @@ def logsumexp(x, axis=-1, keepdims=False, *, where=None):
         Keep the reduced axes with size 1.
     where : array_like of bool, optional
         Mask broadcastable to ``x.shape``; only True entries are summed.
+    b : array_like, optional
+        Weights broadcastable with ``x`` (SciPy's ``b``): the result is
+        ``log(|sum(b * exp(x))|)``. Entries with ``b = 0`` are left out, even if ``x`` is
+        infinite there. Without ``return_sign``, a negative sum gives NaN.
+    return_sign : bool, default False
+        Also return the sign of ``sum(b * exp(x))`` (1, -1, or 0 for a sum of 0), as SciPy does.
 
     Returns
     -------
     numpy.ndarray or numpy scalar
         ``log(sum(exp(x)))`` over ``axis``, in the output dtype of ``x`` (float16 in gives float16
-        out, bool/int in gives float64). A 0-d result is a NumPy scalar.
+        out, bool/int in gives float64; with ``b``, the promotion of both). A 0-d result is a NumPy
+        scalar. With ``return_sign``, the pair ``(result, sign)``.
 
     Raises
     ------
@@ -197,7 +206,11 @@ def logsumexp(x, axis=-1, keepdims=False, *, where=None):
         \log \sum_i e^{x_i} = m + \log \sum_i e^{x_i - m},
 
     where every exponent is :math:`\le 0` (no overflow) and the term with :math:`x_i = m` is 1, so
-    the sum lies in :math:`[1, K]` (no underflow, no log of zero).
+    the sum lies in :math:`[1, K]` (no underflow, no log of zero). The logarithm is taken as
+    :math:`\log(1 + S)` with ``log1p``, :math:`S` the sum of every term but one maximal one, so a
+    result near 0 keeps its relative accuracy (``logsumexp([0, -40])`` is
+    :math:`4.25 \times 10^{-18}`, not 0). With weights, as in SciPy, the weights of the maximal
+    entries :math:`B` are factored out: :math:`m + \log|B| + \log(1 + S / B)`.
 
     Edge cases, per slice and without warnings: an empty, all-masked or all :math:`-\infty` slice
     gives :math:`-\infty` (the log of an empty sum); any unmasked :math:`+\infty` gives
@@ -213,9 +226,16 @@ def logsumexp(x, axis=-1, keepdims=False, *, where=None):
     -inf
     >>> np.round(logsumexp([[0.0, 1.0], [2.0, 5.0]], where=np.array([True, False])), 4)
     array([0., 2.])
+    >>> float(logsumexp([0.0, -40.0]))  # log(1 + e^-40), not 0
+    4.248354255291589e-18
+    >>> value, sign = logsumexp([1.0, 2.0], b=[1.0, -3.0], return_sign=True)
+    >>> float(np.round(value, 4)), float(sign)  # log|e - 3 e^2| and the sign of e - 3 e^2
+    (2.9678, -1.0)
     """
     arguments = _prepare(x, axis, 1.0, where)
     z, axes = arguments.z, arguments.axes
+    if b is not None or return_sign:
+        return _weighted_logsumexp(arguments, b, keepdims, return_sign)
     if z.size == 0:
         # The sum of no terms is 0 and its log is -inf; np.add.reduce gives the reduced shape.
         empty_sum = np.add.reduce(z, axis=axes, keepdims=keepdims)
@@ -300,7 +320,7 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     """
     z, output_dtype, owned, axes, temperature, mask = _prepare(x, axis, temperature, where)
     if z.size == 0:
-        return np.empty(z.shape, output_dtype)
+        return np.empty(z.shape, output_dtype)[()]
     with np.errstate(**_QUIET):
         shifted, _, exact, _ = _shift(z, axes, temperature, mask, owned)
         probabilities = np.exp(shifted, out=shifted)  # same shape as x
@@ -312,7 +332,7 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     else:
         # Empty-mass slices (normalizer 0) keep their zeros; NaN slices are already all NaN.
         np.divide(probabilities, normalizer, out=probabilities, where=normalizer > 0)
-    return probabilities.astype(output_dtype, copy=False)
+    return probabilities.astype(output_dtype, copy=False)[()]  # [()]: a 0-d result is a scalar
 
 
 def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
@@ -387,7 +407,57 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
         # NaN, so leaving their log normalizer at 0 is harmless.)
         log_probabilities -= np.log1p(beside_top, out=np.zeros_like(beside_top),
                                       where=beside_top > -1)
-    return _to_output_dtype(log_probabilities, output_dtype)
+    return _to_output_dtype(log_probabilities, output_dtype)[()]
+
+
+def _weighted_logsumexp(arguments, b, keepdims, return_sign):
+    """``logsumexp`` with SciPy's ``b=`` weights and ``return_sign=`` (see its docstring).
+
+    ``log|sum_i b_i e^{x_i}|`` = ``m + log|B| + log1p(S / B)``, where ``B`` sums the weights of
+    the entries equal to the maximum ``m`` and ``S`` the other weighted terms ``b_i e^{x_i - m}``:
+    SciPy's formula. A negative ``1 + S / B`` flips the sign and ``log1p`` takes its absolute
+    value. Weights of 0 leave their entry out; when the maximal weights cancel (``B = 0``) the
+    total is ``S`` alone, or NaN if ``m`` is +inf (inf - inf).
+    """
+    z, axes, mask = arguments.z, arguments.axes, arguments.mask
+    weights, weights_dtype, _ = as_float_array(np.ones((), z.dtype) if b is None else b, "b")
+    output_dtype = np.result_type(arguments.output_dtype, weights_dtype)
+    try:
+        z, weights = np.broadcast_arrays(z, weights)
+    except ValueError:
+        raise ValueError(f"b of shape {np.shape(b)} does not broadcast with x of shape "
+                         f"{z.shape}") from None
+    if z.size == 0:
+        empty_sum = np.add.reduce(z, axis=axes, keepdims=keepdims)
+        result = np.full(np.shape(empty_sum), -np.inf, output_dtype)
+        return (result[()], np.zeros_like(result)[()]) if return_sign else result[()]
+    axes = normalize_axes(axes, z.ndim)
+    counted = weights != 0 if mask is None else (weights != 0) & mask
+    with np.errstate(**_QUIET, divide="ignore"):
+        x_max = np.maximum.reduce(z, axis=axes, keepdims=True, initial=-np.inf, where=counted)
+        at_max = counted & (z == x_max)
+        top_weight = np.add.reduce(np.where(at_max, weights, 0.0), axis=axes, keepdims=True)
+        shift = np.where(np.isfinite(x_max), x_max, 0.0)
+        terms = np.where(counted & ~at_max, weights * np.exp(z - shift), 0.0)
+        others = np.add.reduce(terms, axis=axes, keepdims=True)
+        ratio = np.divide(others, top_weight, out=np.zeros_like(others), where=top_weight != 0)
+        sign = np.sign(ratio + 1.0) * np.sign(top_weight)
+        result = np.log1p(np.where(ratio < -1.0, -ratio - 2.0, ratio)) + np.log(
+            np.abs(top_weight)) + x_max
+        # The maximal weights cancel: the total is the other terms alone (NaN for inf - inf)
+        cancelled = top_weight == 0
+        result = np.where(cancelled, np.log(np.abs(others)) + shift, result)
+        sign = np.where(cancelled, np.sign(others), sign)
+        sign = np.where(x_max == -np.inf, 0.0, sign)  # a sum of zeros: every term is e^-inf
+        infinite_cancel = cancelled & (x_max == np.inf)
+        result = np.where(infinite_cancel, np.nan, result)
+        sign = np.where(infinite_cancel, np.nan, sign)
+    if not keepdims:
+        result, sign = np.squeeze(result, axis=axes), np.squeeze(sign, axis=axes)
+    result, sign = _to_output_dtype(result, output_dtype), sign.astype(output_dtype)
+    if return_sign:
+        return result[()], sign[()]
+    return np.where(sign < 0, np.nan, result).astype(output_dtype, copy=False)[()]
 
 
 def naive_softmax(x, axis=-1):
@@ -436,4 +506,4 @@ def naive_softmax(x, axis=-1):
     exponentials = np.exp(z)  # same shape as x
     return (exponentials / np.sum(exponentials, axis=axes, keepdims=True)).astype(
         output_dtype, copy=False
-    )
+    )[()]

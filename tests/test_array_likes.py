@@ -134,6 +134,7 @@ PUBLIC_FUNCTIONS = {
     "log_softmax": (lambda x: log_softmax(x), 1),
     "log_softmax with temperature": (lambda x: log_softmax(x, temperature=2.0), 1),
     "logsumexp": (lambda x: logsumexp(x), 1),
+    "logsumexp with b": (lambda x, b: logsumexp(x, b=b, return_sign=True), 2),
     "logsumexp with where": (lambda x: logsumexp(x, where=np.ones(np.shape(x), bool)), 1),
     "naive_softmax": (lambda x: naive_softmax(x), 1),
     "sigmoid": (lambda x: sigmoid(x), 1),

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from softmax_course import entropy, log_softmax, logsumexp, sigmoid, softmax
 
+inf, nan = np.inf, np.nan
+
 pytestmark = pytest.mark.filterwarnings("error")
 
 PAIRS = [
@@ -148,3 +150,78 @@ def test_regression_float16_softmax_computed_in_float16_is_several_ulps_off():
     assert abs(float(np.sum(softmax(x), dtype=np.float64)) - 1) < abs(
         float(np.sum(scipy.special.softmax(x), dtype=np.float64)) - 1
     )
+
+
+# --- SciPy's conventions: scalar results, b= weights and return_sign= ----------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp", "sigmoid"])
+def test_a_scalar_gives_a_numpy_scalar_like_scipy(name, dtype):
+    ours = {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp,
+            "sigmoid": sigmoid}[name]
+    theirs = {"softmax": scipy.special.softmax, "log_softmax": scipy.special.log_softmax,
+              "logsumexp": scipy.special.logsumexp, "sigmoid": scipy.special.expit}[name]
+    value = dtype(3)
+    result = ours(value)
+    assert isinstance(result, np.generic) and not isinstance(result, np.ndarray)
+    assert result.dtype == (np.float64 if dtype is np.int64 else dtype)
+    np.testing.assert_allclose(float(result), float(theirs(np.float64(value))), rtol=1e-3)
+
+
+@st.composite
+def _weighted_problem(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    a = draw(hnp.arrays(np.float64, shape, elements=st.floats(-30, 30)))
+    b = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0,
+                                                                       0.5, 1.0, 3.0])))
+    ndim = len(shape)
+    axis = draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1),
+                          st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple)))
+    return a, b, axis, draw(st.booleans())
+
+
+@given(problem=_weighted_problem())
+def test_weights_and_sign_match_scipy(problem):
+    a, b, axis, keepdims = problem
+    value, sign = logsumexp(a, axis=axis, keepdims=keepdims, b=b, return_sign=True)
+    their_value, their_sign = scipy.special.logsumexp(a, axis=axis, keepdims=keepdims, b=b,
+                                                       return_sign=True)
+    assert np.shape(value) == np.shape(their_value)
+    np.testing.assert_array_equal(sign, their_sign)
+    # A sum whose terms nearly cancel is ill-conditioned: both results carry the absolute error
+    # of the terms (1e-15 of the largest), so compare in the exponentiated scale.
+    largest = scipy.special.logsumexp(a, axis=axis, keepdims=keepdims, b=np.abs(b))
+    with np.errstate(invalid="ignore"):  # an empty sum: -inf - -inf on both sides
+        np.testing.assert_allclose(np.exp(value - largest), np.exp(their_value - largest),
+                                   rtol=1e-12, atol=1e-12, equal_nan=True)
+    without_sign = logsumexp(a, axis=axis, keepdims=keepdims, b=b)
+    np.testing.assert_array_equal(np.isnan(without_sign), np.isnan(value) | (sign < 0))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([1.0, 2.0], [1.0, -1.0]),  # negative: NaN without return_sign
+        ([1.0, 1.0], [1.0, -1.0]),  # the maximal weights cancel: a sum of 0
+        ([1.0, 1.0, 0.5], [1.0, -1.0, 1.0]),  # they cancel, the rest remains
+        ([inf, 1.0], [0.0, 1.0]),  # a weight of 0 leaves out even an infinity
+        ([1.0, 2.0], [0.0, 0.0]),  # nothing left
+        ([inf, inf], [1.0, -1.0]),  # inf - inf
+        ([-inf, 1.0], [1.0, -1.0]),
+        ([-inf, -inf], [1.0, 1.0]),
+        ([nan, 1.0], [1.0, 1.0]),
+        ([0.0, -40.0], [1.0, 1.0]),
+        ([3.0, 3.0], [2.0, 0.5]),
+    ],
+)
+def test_weighted_edge_cases_match_scipy(a, b):
+    value, sign = logsumexp(a, b=b, return_sign=True)
+    their_value, their_sign = scipy.special.logsumexp(a, b=b, return_sign=True)
+    np.testing.assert_array_equal([value, sign], [their_value, their_sign])
+    np.testing.assert_array_equal(logsumexp(a, b=b), scipy.special.logsumexp(a, b=b))
+
+
+def test_return_sign_without_weights():
+    assert logsumexp([1.0, 2.0], return_sign=True) == scipy.special.logsumexp(
+        [1.0, 2.0], return_sign=True)
