@@ -3,8 +3,15 @@
 Run it from the course folder (the one with ``nbgrader_config.py``)::
 
     python -m softmax_grading release                  # solutions/ -> exercises/
+    python -m softmax_grading due ch01_definition 2026-12-04T23:59+01:00
     python -m softmax_grading collect ch01_definition --zip lms_download.zip
     python -m softmax_grading grade ch01_definition    # autograde, feedback, CSV, report
+    python -m softmax_grading written-export ch01_definition   # mark, then written-import
+    python -m softmax_grading export ch01_definition --canvas canvas.csv
+    python -m softmax_grading similarity ch01_definition
+
+Every step but ``release`` registers the assignment in the gradebook on first
+use (a fresh clone has an empty one).
 
 ``grade`` runs every submission's code in a sandbox (bubblewrap), several at a
 time (``--jobs``, default: the usable cores) or on a Dask cluster

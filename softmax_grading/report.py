@@ -102,9 +102,11 @@ def as_text(report: dict) -> str:
             notes.append(f"INTEGRITY ({len(entry['flags'])})")
         if entry["timeouts"]:
             notes.append(f"timeouts ({len(entry['timeouts'])})")
-        if entry.get("seconds_late"):
+        if entry.get("seconds_late") and entry["late_penalty"]:
             notes.append(f"LATE {entry['seconds_late'] / 86400:.2f} days, "
                          f"-{entry['late_penalty']:g} points")
+        elif entry.get("seconds_late"):
+            notes.append(f"late {entry['seconds_late'] / 86400:.2f} days, no penalty")
         if entry["manual_pending"]:
             notes.append("manual: " + ", ".join(entry["manual_pending"]))
         if entry["feedback"].startswith("withheld"):
