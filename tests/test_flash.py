@@ -19,7 +19,6 @@ from softmax_course import (
     logsumexp,
     numerical_gradient,
     scaled_dot_product_attention,
-    softmax_vjp,
 )
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -196,14 +195,14 @@ def summed_to_shape_of(gradient, array):
 
 
 def plain_attention_backward(q, k, v, d_out, *, mask=None, is_causal=False, scale=None):
-    """The readable backward pass: it holds the (..., L, S) weights, and uses the softmax VJP
-    (not the D = rowsum(dO * O) shortcut) for the scores."""
+    """The readable backward pass: it holds the (..., L, S) weights, and goes through each row's
+    softmax VJP, P * (dP - rowsum(P * dP)), not the D = rowsum(dO * O) shortcut."""
     _, weights = scaled_dot_product_attention(q, k, v, mask=mask, is_causal=is_causal,
                                               scale=scale, return_weights=True)
     scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
     d_values = np.swapaxes(weights, -1, -2) @ d_out  # P^T dO
     d_weights = d_out @ np.swapaxes(v, -1, -2)  # dP = dO V^T
-    d_scores = softmax_vjp(weights, d_weights)  # through each row's softmax
+    d_scores = weights * (d_weights - np.sum(weights * d_weights, axis=-1, keepdims=True))
     d_queries = scale * d_scores @ k
     d_keys = scale * np.swapaxes(d_scores, -1, -2) @ q
     return tuple(summed_to_shape_of(gradient, array) for gradient, array in
