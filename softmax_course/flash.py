@@ -116,7 +116,8 @@ def flash_attention(q, k, v, *, block_q=DEFAULT_BLOCK_Q, block_k=DEFAULT_BLOCK_K
         is_causal=is_causal, scale=scale)``; fully masked rows are 0.
     lse : numpy.ndarray, shape (..., L)
         Only with ``return_lse=True``: :math:`\log \sum_{j \in A_i} e^{s_{ij}}`, ``-inf`` for a
-        fully masked row. It is what a backward pass keeps to recompute the weights.
+        fully masked row. It is what :func:`flash_attention_backward` needs to
+        recompute the weights.
 
     Raises
     ------
