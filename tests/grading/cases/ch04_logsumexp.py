@@ -43,6 +43,25 @@ def log_softmax(z, axis=-1):
     return _helper(z, axis=axis)
 '''
 
+# The Part 5 students' feedback phrases are single tokens: failure messages are wrapped
+# (softmax_course.testing.layout), so a phrase with spaces may break across lines.
+
+# Part 5 ignores the temperature: right at T = 1 only.
+NO_TEMPERATURE = '''def max_entropy_value(z, temperature=1.0):
+    return logsumexp(np.asarray(z, dtype=float), axis=-1)
+'''
+
+# Part 5 with the right formula computed naively: exp(z / T) overflows for small T.
+NAIVE_MAX_ENTROPY = '''def max_entropy_value(z, temperature=1.0):
+    z = np.asarray(z, dtype=float)
+    return temperature * np.log(np.sum(np.exp(z / temperature), axis=-1))
+'''
+
+# Part 5 answered with the largest logit: the limit T -> 0, not the maximum at T.
+LARGEST_LOGIT = '''def max_entropy_value(z, temperature=1.0):
+    return np.max(np.asarray(z, dtype=float), axis=-1)
+'''
+
 STUDENTS = [
     Student(
         "naive_logsumexp",
@@ -83,16 +102,35 @@ STUDENTS = [
     Student(
         "wrong_answers",
         answers={
-            "safe_float32_impl": "safe_float32_answer = 709.78",
+            # forgets that the sum of 1000 terms overflows before one term does
+            "safe_float32_impl": "safe_float32_answer = 88.72",
             "lse_gap_impl": "lse_gap_answer = 0.0",
             "hessian_trace_impl": "hessian_trace_answer = 1.0",
         },
         scores={"safe_float32_test": 0, "lse_gap_test": 0, "hessian_trace_test": 0},
         feedback={
-            "safe_float32_test": "log of the largest float32",
+            "safe_float32_test": "the sum is 1000 e^x",
             "lse_gap_test": "factor e^max out of the sum",
             "hessian_trace_test": "not diag(s) alone",
         },
+    ),
+    Student(
+        "max_entropy_no_temperature",
+        answers={"max_entropy_impl": NO_TEMPERATURE},
+        scores={"max_entropy_temperature": 0},
+        feedback={"max_entropy_temperature": "temperature-1"},
+    ),
+    Student(
+        "max_entropy_naive",
+        answers={"max_entropy_impl": NAIVE_MAX_ENTROPY},
+        scores={"max_entropy_temperature": 0},
+        feedback={"max_entropy_temperature": "0.002"},
+    ),
+    Student(
+        "max_entropy_largest_logit",
+        answers={"max_entropy_impl": LARGEST_LOGIT},
+        scores={"max_entropy_basic": 0, "max_entropy_temperature": 0},
+        feedback={"max_entropy_basic": "closed-form"},
     ),
     # An unreadable file must be reported by name, not abort the batch.
     Student("not_json", raw='{"cells": [ this is not JSON'),

@@ -99,7 +99,7 @@ STUDENTS = [
         answers={
             "uniform_impl": "uniform_loss_answer = 0.1",
             "grad_entry_impl": "grad_entry_answer = 0.1142",
-            "gap_impl": "smoothing_gap_answer = float(np.log(0.9 / 0.1))",
+            "gap_impl": "smoothing_gap_answer = float(np.log(0.8 / 0.2))",
         },
         scores={"uniform_test": 0, "grad_entry_test": 0, "gap_test": 0},
         feedback={
