@@ -96,6 +96,7 @@ __all__ = [
     "compare",
     "delegated_calls",
     "expect",
+    "expect_raises",
     "forbid_delegation",
     "label_of",
     "peak_memory",
@@ -246,9 +247,12 @@ def _describe_call(function: Any, args: tuple, kwargs: dict) -> str:
 # proxy re-raises the student's exception under the same name) and, first, by its message.
 _CAUSES_BY_MESSAGE = [
     ("could not be broadcast",
-     "two arrays whose shapes do not fit were combined entry by entry. Usually a "
-     "reduction dropped its axis: pass keepdims=True to np.max/np.sum, and reduce "
-     "along `axis`, not a fixed axis."),
+     "two arrays whose shapes do not fit were combined entry by entry (print the "
+     "shapes in that line). Often a reduction dropped its axis: pass keepdims=True "
+     "to np.max/np.sum, and reduce along `axis`, not a fixed axis."),
+    ("mismatch in its core dimension",
+     "a matrix product of shapes that do not chain, (n, k) @ (k, m): check which "
+     "operand needs transposing (for batches, np.swapaxes(k, -1, -2), not k.T)."),
     ("out of bounds for array of dimension",
      "the array has no such axis: use the `axis` argument you were given, and check "
      "that 1-D input works (its only axis is 0, or -1)."),
@@ -336,6 +340,8 @@ def _reported(
     name = _name_of(function)
     try:
         yield
+    except CheckFailure:
+        raise  # a check inside (a test's wrapper around the student's function) explains itself
     except NotImplementedError:
         raise CheckFailure(
             f"{name} is not implemented yet.\n"
@@ -568,6 +574,41 @@ def check_number(
         expect(np.all(numbers <= high), f"`{name}` cannot be above {high:g}.{reason}")
     print(f"`{name}` has the right form ({wanted}).\n"
           "Only the form is checked here: its value is graded after you submit.")
+
+
+def expect_raises(
+    function: Callable[..., Any],
+    *args: Any,
+    error: type[Exception],
+    case: str,
+    hint: str = "",
+    **kwargs: Any,
+) -> None:
+    """Fail unless ``function(*args, **kwargs)`` raises `error` (or a subclass of it).
+
+    The student's exception is recognised by its class name too, since a grading proxy
+    re-raises it as a class of the same name. Another exception is named with its message;
+    "not implemented yet" is said as :func:`call` says it.
+    """
+    name = _name_of(function)
+    expect(callable(function),
+           f"{name} should be a function, but it is a {type(function).__name__}.")
+    hint_line = f"\nHint: {hint}" if hint else ""
+    try:
+        with _reported(function, case, args, kwargs):
+            try:
+                _dispatch(function, "call", args, kwargs)
+            except Exception as raised:
+                if error.__name__ in {kind.__name__ for kind in type(raised).__mro__}:
+                    return
+                raise
+    except CheckFailure as failure:
+        headline, _, details = str(failure).partition("\n")
+        if " raised " not in headline:
+            raise
+        raise CheckFailure(f"{headline.removesuffix('.')}, not {error.__name__}.\n{details}"
+                           f"{hint_line}") from None
+    raise CheckFailure(f"{name} raised no {error.__name__} for {case}.{hint_line}")
 
 
 # --- memory -------------------------------------------------------------------------------

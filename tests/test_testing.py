@@ -816,3 +816,44 @@ def test_check_number_checks_the_form_and_says_the_value_is_graded_later(capsys)
         with pytest.raises(testing.CheckFailure) as failure:
             testing.check_number(name="some_answer", **arguments)
         assert _flat(phrase) in _flat(str(failure.value))
+
+
+def test_expect_raises_names_what_happened_instead():
+    def checks_its_temperature(z, T):
+        if T <= 0:
+            raise ValueError("a temperature must be positive")
+        return z / T
+
+    def divides_by_zero(z, T):
+        return z / T if T else 1 / T
+
+    def ignores_it(z, T):
+        return z
+
+    for proxy in (lambda f: f, FakeProxy):
+        testing.expect_raises(proxy(checks_its_temperature), np.ones(2), 0.0, error=ValueError,
+                              case="T = 0")
+        with pytest.raises(testing.CheckFailure) as failure:
+            testing.expect_raises(proxy(divides_by_zero), np.ones(2), 0.0, error=ValueError,
+                                  case="T = 0", hint="raise ValueError for T <= 0")
+        lines = str(failure.value).split("\n")
+        assert _flat(str(failure.value)).startswith(
+            "divides_by_zero raised ZeroDivisionError for T = 0, not ValueError. "
+            "ZeroDivisionError: ")
+        assert "Called as divides_by_zero(" in str(failure.value)
+        assert lines[-1] == "Hint: raise ValueError for T <= 0"
+        with pytest.raises(testing.CheckFailure) as failure:
+            testing.expect_raises(proxy(ignores_it), np.ones(2), 0.0, error=ValueError,
+                                  case="T = 0")
+        assert str(failure.value) == "ignores_it raised no ValueError for T = 0."
+        with pytest.raises(testing.CheckFailure, match="not implemented yet"):
+            testing.expect_raises(proxy(unfinished), np.ones(2), error=ValueError, case="T = 0")
+
+
+def test_a_check_inside_a_tests_wrapper_is_not_reported_as_a_crash():
+    def wrapper(z):
+        testing.expect(False, "two_to_one should return a pair (w, b).")
+
+    with pytest.raises(testing.CheckFailure) as failure:
+        testing.compare(wrapper, reference, np.zeros(3), case="three logits")
+    assert str(failure.value) == "two_to_one should return a pair (w, b)."
