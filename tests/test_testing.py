@@ -579,8 +579,10 @@ def test_delegation_through_reexeced_library_source_is_caught():
     def runs_a_renamed_copy(z, axis=-1):
         return renamed(z, axis=axis)
 
-    assert testing.delegated_calls(runs_a_renamed_copy, np.zeros(3)) == [
-        "softmax_course.log_softmax"]
+    # log_softmax is now a few lines around the module's helpers (7591658): the copy is caught
+    # by itself when it is long enough to fingerprint, and by the helpers it calls otherwise.
+    found = testing.delegated_calls(runs_a_renamed_copy, np.zeros(3))
+    assert found and all(label.startswith("softmax_course.") for label in found), found
 
     # SciPy's Python source, copied into the student's namespace.
     namespace = dict(_saved_scipy.__globals__)
