@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         collect(course, assignment, arguments.zip.resolve())
     elif arguments.step == "due":
         due_date(course, assignment, arguments.date, arguments.clear)
+        if arguments.date or arguments.clear:  # the late penalties changed
+            export(course, assignment, export_module.default_path(course, assignment),
+                   _not_graded(course, assignment))
     elif arguments.step == "export":
         export(course, assignment, arguments.to or export_module.default_path(course, assignment),
                _not_graded(course, assignment))
@@ -237,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     elif arguments.step == "written-import":
         count = written.import_marks(course, assignment, arguments.marks)
         print(f"{count} mark(s) imported into the gradebook; run `python -m softmax_grading "
-              f"feedback {assignment}` and `export {assignment}` to pass them on")
+              f"feedback {assignment}` to show them to the students")
+        export(course, assignment, export_module.default_path(course, assignment),
+               _not_graded(course, assignment))
     elif arguments.step == "similarity":
         pairs = similarity.compare(course, assignment)
         path = similarity.write_csv(pairs, course.reports(assignment) / "similarity.csv")

@@ -173,6 +173,7 @@ def _grade(week: Week, student: str, part: str):
 
 def test_a_fresh_clone_grades_without_release(week):
     assert f"registered {PILOT} in the gradebook" in _ok(week, "due").stdout
+    assert "grades written to" in week.steps["due"].stdout
     _ok(week, "grade")
     released = week.course.root / "exercises" / PILOT / f"{PILOT}.ipynb"
     assert released.read_bytes() == (REPO_ROOT / "exercises" / PILOT / f"{PILOT}.ipynb"
@@ -370,7 +371,9 @@ def test_written_answers_go_out_and_marks_come_back(week):
     assert entry["part"] == WRITTEN and entry["points"] == 2.0
     assert "calibration" in entry["question"] and "1 point" in entry["mark_scheme"]
     assert entry["mark"] is None and entry["answer"]
-    assert "4 mark(s) imported into the gradebook" in _ok(week, "written-import").stdout
+    imported = _ok(week, "written-import").stdout
+    assert "4 mark(s) imported into the gradebook" in imported
+    assert f"grades written to {week.course.root / 'grades' / PILOT}.csv" in imported
 
 
 def _break(week: Week, tmp_path: Path, change) -> subprocess.CompletedProcess:
