@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import html
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -423,3 +424,37 @@ def test_similarity_lists_alike_pairs_and_ignores_the_skeleton(week):
     assert float(pairs[("softmax_impl", "ada", "carl")]["overlap_a"]) == 1.0
     assert not any("fay" in key for key in pairs), "the untouched skeleton matches nobody"
     assert output.splitlines()[1].split()[0] == "softmax_impl"
+
+
+# --- 13: the instructor's own setup command -------------------------------------------------------
+
+
+def _run_py():
+    spec = importlib.util.spec_from_file_location("course_run_py", REPO_ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_py_instructor_installs_the_grade_tools_and_checks_the_sandbox(monkeypatch):
+    run_py = _run_py()
+    calls = []
+    monkeypatch.setattr(run_py, "ensure_environment", lambda extra: calls.append(extra))
+    monkeypatch.setattr(run_py, "run", lambda command, **_: calls.append(command))
+    monkeypatch.setattr(sys, "argv", ["run.py", "instructor"])
+    run_py.main()
+    assert calls[0] == "grade", "the instructor needs the grade extra, not the test suite"
+    assert "check_available()" in " ".join(map(str, calls[1]))
+
+
+def test_run_py_instructor_on_this_machine():
+    """The real command, where its environment is installed already (it then installs nothing)."""
+    run_py = _run_py()
+    stamp = run_py.VENV / f".installed-grade-{run_py.digest(['pyproject.toml'])[:16]}"
+    if not stamp.exists():
+        pytest.skip("the grade tools are not installed in .venv yet; installing them is "
+                    "`python3 run.py instructor`'s first run, not a test's")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "run.py"), "instructor"],
+                            capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "the grading sandbox starts on this machine" in result.stdout
