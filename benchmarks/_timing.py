@@ -3,14 +3,16 @@
 Every benchmark times its candidates side by side in the same process with the same inputs, in
 turns (``compare_times``), keeps the best of several repeats (the minimum is the least noisy
 estimate of the cost of the code itself: noise from other processes only ever adds time), and
-prints a plain-text table with ratios.
+prints a plain-text table with ratios. The timing itself is the standard library's ``timeit``:
+``Timer.autorange`` picks how many calls make a round, ``Timer.timeit`` times a round with the
+garbage collector paused; this module only adds the round-robin order.
 """
 
 from __future__ import annotations
 
-import gc
 import platform
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
@@ -21,62 +23,41 @@ from importlib import metadata
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def calls_per_round(func: Callable[[], object], *, min_seconds: float = 0.05,
-                    max_number: int = 10_000, clock: str = "wall") -> int:
-    """How many back-to-back calls of ``func`` make a round of at least ``min_seconds``.
-
-    Small inputs need many calls per round for the clock to resolve them. ``func`` is called once
-    first as a warm-up (first-touch page faults and lazy imports do not belong to the measurement).
-    """
-    now = CLOCKS[clock]
-    func()
-    number = 1
-    while number < max_number:
-        start = now()
-        for _ in range(number):
-            func()
-        if now() - start >= min_seconds:
-            break
-        number *= 4
-    return number
-
-
 def compare_times(
     funcs: Sequence[Callable[[], object]],
     *,
     repeat: int = 5,
-    min_seconds: float = 0.05,
     clock: str = "wall",
+    calibrate: bool = True,
 ) -> list[float]:
     """Best time in seconds of one call of each ``func()``, measured side by side.
 
-    The candidates take turns within every round (round-robin), so that a burst of load from
-    another process slows all of them alike instead of one; the best of ``repeat`` rounds is kept
-    for each. The garbage collector is paused while timing so that a collection does not land in
-    one round. ``clock`` is a key of ``CLOCKS``.
+    With ``calibrate``, ``timeit.Timer.autorange`` first finds for each candidate how many
+    back-to-back calls make a round of at least 0.2 s (it also serves as a warm-up: first-touch
+    page faults and lazy imports do not belong to the measurement); without it, a round is one
+    call (for candidates that take long on their own), after one warm-up call. The candidates
+    then take turns within every round (round-robin), so that a burst of load from another
+    process slows all of them alike instead of one; the best of ``repeat`` rounds is kept for
+    each. ``clock`` is a key of ``CLOCKS``.
     """
-    now = CLOCKS[clock]
-    numbers = [calls_per_round(func, min_seconds=min_seconds, clock=clock) for func in funcs]
+    timers = [timeit.Timer(func, timer=CLOCKS[clock]) for func in funcs]
+    if calibrate:
+        numbers = [timer.autorange()[0] for timer in timers]
+    else:
+        for func in funcs:
+            func()  # the warm-up call
+        numbers = [1] * len(funcs)
     best = [float("inf")] * len(funcs)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(repeat):
-            for i, (func, number) in enumerate(zip(funcs, numbers, strict=True)):
-                start = now()
-                for _ in range(number):
-                    func()
-                best[i] = min(best[i], (now() - start) / number)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    for _ in range(repeat):
+        for i, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
+            best[i] = min(best[i], timer.timeit(number) / number)
     return best
 
 
-def best_time(func: Callable[[], object], *, repeat: int = 5, min_seconds: float = 0.05,
-              clock: str = "wall") -> float:
+def best_time(func: Callable[[], object], *, repeat: int = 5, clock: str = "wall",
+              calibrate: bool = True) -> float:
     """Best time in seconds of one call of ``func()`` over ``repeat`` rounds."""
-    return compare_times([func], repeat=repeat, min_seconds=min_seconds, clock=clock)[0]
+    return compare_times([func], repeat=repeat, clock=clock, calibrate=calibrate)[0]
 
 
 def cpu_model() -> str:

@@ -69,8 +69,8 @@ def compare(length: int, width: int, repeat: int) -> None:
             # Alternate the two so that a slow phase of the machine hits both, then keep the best.
             plain_time = flash_time = float("inf")
             for _ in range(2):
-                plain_time = min(plain_time, best_time(plain, repeat=repeat, min_seconds=0.0))
-                flash_time = min(flash_time, best_time(flash, repeat=repeat, min_seconds=0.0))
+                plain_time = min(plain_time, best_time(plain, repeat=repeat, calibrate=False))
+                flash_time = min(flash_time, best_time(flash, repeat=repeat, calibrate=False))
             plain_peak, flash_peak = peak_bytes(plain), peak_bytes(flash)
             difference = float(np.max(np.abs(plain() - flash())))
             row = [np.dtype(dtype).name, causal, format_seconds(plain_time),
@@ -107,8 +107,8 @@ def sweep(length: int, width: int, repeat: int) -> None:
             def flash(block_q=block_q, block_k=block_k):
                 return flash_attention(q, k, v, block_q=block_q, block_k=block_k)
 
-            plain_time = best_time(plain, repeat=repeat, min_seconds=0.0)
-            flash_time = best_time(flash, repeat=repeat, min_seconds=0.0)
+            plain_time = best_time(plain, repeat=repeat, calibrate=False)
+            flash_time = best_time(flash, repeat=repeat, calibrate=False)
             flash_peak = peak_bytes(flash)
             tiles = -(-length // block_q) * -(-length // block_k)
             rows.append([block_q, block_k, tiles, format_seconds(plain_time),

@@ -1,7 +1,10 @@
 """Private numerical kernels shared by the package's modules.
 
-``exp_shifted`` is the guarded ``exp(x - m)`` that every softmax here is built on: the running
-maximum of the online softmax and the tiles of FlashAttention use it as it stands.
+``shift_by_max`` is the guarded ``x - m`` that every softmax here is built on, with the limits
+of its edge cases (infinite and empty maxima, masks); ``exp_shifted`` is its exponential, which
+the running maximum of the online softmax and the tiles of FlashAttention use as it stands, and
+``stable.py`` takes the shift itself (log-softmax needs the shifted logits, not their exp).
+``top_mask`` and ``probability_complement`` keep derivatives accurate near certainty.
 """
 
 from __future__ import annotations
@@ -9,37 +12,47 @@ from __future__ import annotations
 import numpy as np
 
 
-def exp_shifted(x, m, where=None, out=None):
-    r"""``exp(x - m)`` for ``x <= m`` (``m`` broadcasts against ``x``), with the edge-case limits.
+def shift_by_max(x, m, where=None, out=None):
+    r"""``x - m`` for ``x <= m`` (``m`` broadcasts against ``x``), with the limits at the edges.
 
-    * ``m = -inf``: nothing but ``-inf`` has been seen, every ``x`` is ``-inf`` and its weight is 0
-      (the unguarded formula computes ``exp(-inf - (-inf)) = exp(nan)``);
-    * ``x = m = +inf``: the ``+inf`` entries tie for the maximum and each counts 1, the limit of
-      equal huge logits (unguarded: ``exp(inf - inf) = nan`` again); finite ``x`` gives 0;
-    * NaN in ``x`` or ``m`` gives NaN.
+    The shifted logits every softmax here exponentiates (or, for log-softmax, keeps):
 
-    With ``where``, only the True entries are computed; the others are 0 (so a masked logit
-    larger than ``m`` cannot overflow). ``out`` (which may be ``x`` itself) receives the result
-    when there is no ``where`` and no ``+inf`` maximum, saving a temporary in the hot loops;
-    callers must use the returned array, which is ``out`` only in that case.
+    * ``m = -inf``: nothing but ``-inf`` has been seen, every ``x`` is ``-inf`` and stays ``-inf``
+      (weight 0), where the unguarded ``-inf - (-inf)`` is NaN;
+    * ``m = +inf``: the ``+inf`` entries tie for the maximum and become 0 (weight 1 each, the
+      limit of equal huge logits), every finite entry becomes ``-inf`` (unguarded: ``inf - inf``
+      is NaN again);
+    * NaN in ``x`` or ``m`` gives NaN;
+    * with ``where``, the False entries become ``-inf`` (weight 0, even a masked ``+inf``).
+
+    ``x - m`` overflowing to ``-inf`` (a spread beyond the float range) is the right limit too.
+    ``out`` (which may be ``x`` itself) receives the result, saving a temporary in hot loops.
     """
     infinite_max = np.asarray(m == np.inf)
     tied_at_infinity = None
-    if infinite_max.any():  # looked at before x may be overwritten by out=x
-        tied_at_infinity = x == np.inf if where is None else (x == np.inf) & where
-    shift = np.where(m == -np.inf, 0.0, m)  # -inf - 0 = -inf keeps the weight at exp(-inf) = 0
-    # +inf - +inf = nan is repaired below; x - m overflowing to -inf (a spread beyond the float
-    # range) has the right weight, exp(-inf) = 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        # asarray: for 0-d operands NumPy returns a scalar, which cannot be an out= buffer
-        difference = np.asarray(np.subtract(x, shift, out=out if where is None else None))
-        if where is None:
-            weights = np.exp(difference, out=difference)
-        else:
-            weights = np.exp(difference, out=np.zeros_like(difference), where=where)
+    if infinite_max.any():  # read before x may be overwritten by out=x
+        tied_at_infinity = x == np.inf
+    shift = np.where(m == -np.inf, 0.0, m)  # -inf - 0 = -inf: the weight stays exp(-inf) = 0
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is repaired below
+        # asarray: for 0-d operands NumPy returns a scalar, which cannot be written into
+        difference = np.asarray(np.subtract(x, shift, out=out))
     if tied_at_infinity is not None:
-        weights = np.where(infinite_max, tied_at_infinity, weights)
-    return weights
+        np.copyto(difference, np.where(tied_at_infinity, 0.0, -np.inf), where=infinite_max)
+    if where is not None:
+        np.copyto(difference, -np.inf, where=np.logical_not(where))
+    return difference
+
+
+def exp_shifted(x, m, where=None, out=None):
+    """``exp(x - m)`` with the limits of ``shift_by_max``: the weights of a softmax.
+
+    Masked entries (``where`` False) get weight 0, ``+inf`` entries tied at an infinite maximum
+    get 1 each, a slice of nothing but ``-inf`` gets 0 everywhere. ``out`` as in
+    ``shift_by_max``; the result is written there when it is given.
+    """
+    difference = shift_by_max(x, m, where=where, out=out)
+    with np.errstate(under="ignore"):
+        return np.exp(difference, out=difference)
 
 
 def top_mask(s, axes):

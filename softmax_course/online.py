@@ -6,14 +6,14 @@ online version carries a running pair ``(m, d)``, the maximum seen so far and th
 associatively, so a slice can be read in blocks, in any grouping, or by several workers.
 FlashAttention (``flash.py``) applies the same bookkeeping to the weighted sum of value rows.
 
-Reading order: ``OnlineSoftmaxState``, ``_online_softmax_reference`` (the paper's loop, one
-element at a time, in plain Python) and ``online_softmax`` (the same in blocks, vectorised).
-The guarded ``exp(x - m)`` they share is ``_numerics.exp_shifted``.
+Reading order: ``OnlineSoftmaxState``, then ``online_softmax`` (the paper's loop over blocks,
+vectorised). The guarded ``exp(x - m)`` they share is ``_numerics.exp_shifted``. The paper's
+loop one element at a time, in plain Python, is in ``tests/test_online.py``, where it checks this
+module.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,36 +216,6 @@ class OnlineSoftmaxState:
 # --------------------------------------------------------------------------------------------------
 # online softmax
 # --------------------------------------------------------------------------------------------------
-
-
-def _exp_shifted_scalar(x: float, m: float) -> float:
-    """Scalar twin of ``_numerics.exp_shifted`` for the reference loop."""
-    if m == -math.inf:
-        return 0.0
-    if x == m == math.inf:
-        return 1.0
-    return math.exp(x - m)
-
-
-def _online_softmax_reference(x):
-    """Algorithm 3 of Milakov & Gimelshein (2018), one element at a time: the readable version.
-
-    ``x`` is a 1-D sequence of floats; returns a list of floats. Used by the tests to check the
-    vectorised ``online_softmax``.
-    """
-    values = [float(value) for value in x]
-    if any(math.isnan(value) for value in values):
-        return [math.nan] * len(values)  # a NaN poisons the whole slice, as in softmax
-    running_max, normalizer = -math.inf, 0.0
-    # pass 1: m_j = max(m_{j-1}, x_j) and d_j = d_{j-1} e^{m_{j-1} - m_j} + e^{x_j - m_j}
-    for value in values:
-        new_max = max(running_max, value)
-        normalizer = (normalizer * _exp_shifted_scalar(running_max, new_max)
-                      + _exp_shifted_scalar(value, new_max))
-        running_max = new_max
-    if normalizer == 0.0:
-        return [0.0] * len(values)  # nothing but -inf: nothing to normalise
-    return [_exp_shifted_scalar(value, running_max) / normalizer for value in values]  # pass 2
 
 
 def online_softmax(x, axis=-1, block_size=1024, *, where=None):

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._numerics import shift_by_max
 from ._validation import as_float_array, check_positive_finite, check_where, normalize_axes
 
 __all__ = ["log_softmax", "logsumexp", "naive_softmax", "softmax"]
@@ -132,31 +133,16 @@ def _sum_beside_top(weights, shifted, axes):
 def _shift_edge_cases(z, temperature, mask, x_max, owned):
     """The slow path of ``_shift``: masks, and slices whose maximum is +inf, -inf or NaN.
 
-    The shifted logits are arranged so that ``exp`` and one sum give the documented limits:
-
-    * masked entries -> -inf (weight exp(-inf) = 0, log_softmax -inf);
-    * max = +inf: the +inf entries -> 0 and every other entry -> -inf, so the +inf entries share
-      the mass equally (the limit when they grow together);
-    * max = -inf (all entries -inf or masked, or nothing to reduce): every entry is -inf, so the sum
-      is 0 and the callers return zeros (softmax) or -inf (log_softmax, logsumexp);
-    * max = NaN (a NaN in an unmasked entry): the whole slice -> NaN, which propagates.
+    ``_numerics.shift_by_max`` gives the shifted logits their limits, so that ``exp`` and one sum
+    give the documented results: masked entries -inf; with n entries at +inf, those 0 and the rest
+    -inf (they share the mass equally); a slice with nothing but -inf stays -inf (the sum is 0 and
+    the callers return zeros or -inf). Dividing by the temperature afterwards keeps 0 and -inf.
+    A NaN in an unmasked entry makes the whole slice NaN, masked entries included.
     """
-    finite_max = np.isfinite(x_max)  # (..., 1, ...)
-    positive_infinite = x_max == np.inf  # (..., 1, ...)
-    # Which entries are +inf must be read before z may be overwritten, and from z itself: a large
-    # finite logit divided by a tiny temperature can overflow to inf without being one.
-    is_infinite_top = (z == np.inf) if positive_infinite.any() else None
-    # Infinite maxima are replaced by 0 before subtracting because inf - inf is NaN with a warning.
-    with np.errstate(over="ignore", invalid="ignore"):
-        shift = np.where(finite_max, x_max, 0.0).astype(z.dtype, copy=False)  # (..., 1, ...)
-        shifted = np.subtract(z, shift, out=z if owned else np.empty_like(z))
+    with np.errstate(over="ignore"):  # (x - m) / T may overflow to -inf: exp gives the limit 0
+        shifted = shift_by_max(z, x_max, where=mask, out=z if owned else np.empty_like(z))
         if temperature != 1.0:
             shifted /= temperature
-    if is_infinite_top is not None:
-        limit = np.where(is_infinite_top, 0.0, -np.inf)
-        np.copyto(shifted, limit, where=positive_infinite)
-    if mask is not None:
-        np.copyto(shifted, -np.inf, where=~mask)  # after the limit: a masked +inf gets no share
     np.copyto(shifted, np.nan, where=np.isnan(x_max))
     return shifted
 

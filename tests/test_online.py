@@ -14,11 +14,43 @@ from hypothesis import strategies as st
 from numpy.exceptions import AxisError
 
 from softmax_course import OnlineSoftmaxState, logsumexp, online_softmax, softmax
-from softmax_course.online import _online_softmax_reference
 
 pytestmark = pytest.mark.filterwarnings("error")  # every edge case must be warning-free
 
 INF, NAN = math.inf, math.nan
+
+
+def _exp_shifted_scalar(x: float, m: float) -> float:
+    """``exp(x - m)`` with the edge-case limits of ``_numerics.exp_shifted``, for one float.
+
+    Written separately, in plain Python, so that the reference does not share the code it
+    checks."""
+    if m == -math.inf:
+        return 0.0
+    if x == m == math.inf:
+        return 1.0
+    return math.exp(x - m)
+
+
+def _online_softmax_reference(x):
+    """Algorithm 3 of Milakov & Gimelshein (2018), one element at a time: the readable version.
+
+    ``x`` is a 1-D sequence of floats; returns a list of floats. The tests below check the
+    vectorised ``online_softmax`` against it.
+    """
+    values = [float(value) for value in x]
+    if any(math.isnan(value) for value in values):
+        return [math.nan] * len(values)  # a NaN poisons the whole slice, as in softmax
+    running_max, normalizer = -math.inf, 0.0
+    # pass 1: m_j = max(m_{j-1}, x_j) and d_j = d_{j-1} e^{m_{j-1} - m_j} + e^{x_j - m_j}
+    for value in values:
+        new_max = max(running_max, value)
+        normalizer = (normalizer * _exp_shifted_scalar(running_max, new_max)
+                      + _exp_shifted_scalar(value, new_max))
+        running_max = new_max
+    if normalizer == 0.0:
+        return [0.0] * len(values)  # nothing but -inf: nothing to normalise
+    return [_exp_shifted_scalar(value, running_max) / normalizer for value in values]  # pass 2
 
 # Named 1-D inputs covering the edge cases of the API: every block split must handle them.
 EDGE_CASES = {

@@ -750,18 +750,20 @@ PRIVATE_HELPERS = '''from softmax_course.stable import _prepare, _shift
 
 
 def softmax(z, axis=-1):
-    x, dtype, owned, axes, temperature, mask = _prepare(z, axis, 1.0, None)
-    shifted, _, _ = _shift(x, axes, temperature, mask, owned)
+    arguments = _prepare(z, axis, 1.0, None)
+    shifted = _shift(arguments.z, arguments.axes, 1.0, None, arguments.owned).shifted
     exps = np.exp(shifted)
-    return (exps / exps.sum(axis=axes, keepdims=True)).astype(dtype, copy=False)
+    return (exps / exps.sum(axis=arguments.axes, keepdims=True)).astype(
+        arguments.output_dtype, copy=False)
 '''
 
-ONLINE_REFERENCE = '''from softmax_course.online import _online_softmax_reference
+ONLINE_REFERENCE = '''from softmax_course._numerics import exp_shifted
 
 
 def softmax(z, axis=-1):
     z = np.asarray(z)
-    return np.apply_along_axis(_online_softmax_reference, axis, z).astype(z.dtype)
+    weights = exp_shifted(z, z.max(axis=axis, keepdims=True))
+    return (weights / weights.sum(axis=axis, keepdims=True)).astype(z.dtype)
 '''
 
 IMPORTLIB = '''import importlib
@@ -1224,7 +1226,7 @@ HOSTILE: list[Attack] = [
     # 5. Delegation: the course's private helpers (softmax_course.stable._prepare, _shift).
     Attack(Student("c05_private_helpers", answers={"softmax_impl": PRIVATE_HELPERS},
                    scores=ZERO_IMPLEMENTATION), "5 delegation"),
-    # 5. Delegation: softmax_course.online._online_softmax_reference along the axis.
+    # 5. Delegation: the course's guarded exp(x - m), softmax_course._numerics.exp_shifted.
     Attack(Student("c05_online_reference", answers={"softmax_impl": ONLINE_REFERENCE},
                    scores=ZERO_IMPLEMENTATION), "5 delegation"),
     # 5. Delegation: importlib.import_module inside the function.
