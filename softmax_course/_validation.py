@@ -82,9 +82,7 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     if type(axis) is int:  # the common case, without normalize_axis_tuple's generality
         return (normalize_axis_index(axis, ndim, "axis"),)
     try:
-        return normalize_axis_tuple(axis, ndim, argname="axis")
-    except (AxisError, ValueError):
-        raise
+        return normalize_axis_tuple(axis, ndim, argname="axis")  # AxisError, ValueError pass on
     except TypeError:
         raise TypeError(
             f"axis must be an int, a tuple of ints or None, got {axis!r}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,14 +85,18 @@ def _check_reduction(reduction):
     return reduction
 
 
-def _target_distribution(logits, target, axis, label_smoothing, ignore_index):
-    """Validate the arguments and build the smoothed target distribution.
+class _Targets(NamedTuple):
+    """The validated arguments of the cross-entropy, with the class axis moved last."""
 
-    Returns ``(logits_last, target_last, counted, count, output_dtype)``: logits and target with
-    the class axis moved last, ``(..., C)``; ``counted`` the ``(...)`` boolean array of positions
-    that are not ignored (None when nothing can be ignored); ``count`` the number of positions a
-    "mean" divides by.
-    """
+    logits_last: np.ndarray  # (..., C)
+    target_last: np.ndarray  # (..., C): the smoothed target distribution
+    counted: np.ndarray | None  # (...) positions that are not ignored; None: nothing can be
+    count: int  # the number of positions a "mean" divides by
+    output_dtype: np.dtype
+
+
+def _target_distribution(logits, target, axis, label_smoothing, ignore_index) -> _Targets:
+    """Validate the arguments and build the smoothed target distribution (see ``_Targets``)."""
     z, output_dtype, _ = as_float_array(logits, "logits")
     axis = normalize_single_axis(axis, z.ndim)
     smoothing = check_label_smoothing(label_smoothing)
@@ -149,7 +154,7 @@ def _target_distribution(logits, target, axis, label_smoothing, ignore_index):
         target_last += smoothing / classes
         if counted is not None:
             np.copyto(target_last, 0.0, where=~counted[..., None])
-    return logits_last, target_last, counted, count, output_dtype
+    return _Targets(logits_last, target_last, counted, count, output_dtype)
 
 
 def _reduce(values, reduction, count, output_dtype):
