@@ -562,7 +562,7 @@ def check_number(
                                   f"{numbers.shape}.")
     else:
         expect(numbers.shape == (size,),
-               f"`{name}` should be {wanted}, e.g. a tuple, but it has shape {numbers.shape}.")
+               f"`{name}` should be {wanted} (a tuple, say), but it has shape {numbers.shape}.")
     expect(np.all(np.isfinite(numbers)), f"`{name}` should be finite, but it is {value!r}.")
     if whole:
         expect(np.all(numbers == np.round(numbers)),

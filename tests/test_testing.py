@@ -813,7 +813,7 @@ def test_check_number_checks_the_form_and_says_the_value_is_graded_later(capsys)
         "cannot be below 0.\nA ratio of probabilities is positive.": dict(
             value=-1.0, low=0, why="A ratio of probabilities is positive."),
         "cannot be above 1.": dict(value=1.5, high=1),
-        "should be 2 numbers, e.g. a tuple, but it has shape (3,)": dict(value=(1, 2, 3), size=2),
+        "should be 2 numbers (a tuple, say), but it has shape (3,)": dict(value=(1, 2, 3), size=2),
     }
     for phrase, arguments in failures.items():
         with pytest.raises(testing.CheckFailure) as failure:
