@@ -29,6 +29,7 @@ from conftest import TEST_LIMITS
 from nbgrader.api import Gradebook
 from synthetic import REPO_ROOT, Student, submit
 
+from softmax_grading.late_policy import PercentPerDay
 from softmax_grading.layout import Course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -458,3 +459,19 @@ def test_run_py_instructor_on_this_machine():
                             capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "the grading sandbox starts on this machine" in result.stdout
+
+
+# --- 7: the late policy alone ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seconds_late", "penalty"), [
+    (0, 0.0),                # on time
+    (14 * 60, 0.0),          # inside the 15 minutes' grace
+    (16 * 60, 1.0),          # a started day: 10 % of 10 points
+    (86400 + 15 * 60, 1.0),  # exactly one day after the grace period
+    (3 * 86400, 3.0),
+    (30 * 86400, 10.0),      # capped at the whole score
+])
+def test_percent_per_day(seconds_late, penalty):
+    policy = PercentPerDay(percent_per_day=10, grace_minutes=15, max_percent=100)
+    assert policy.late_submission_penalty("x", 10.0, seconds_late) == pytest.approx(penalty)
