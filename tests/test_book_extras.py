@@ -102,3 +102,32 @@ def test_pdf_has_every_chapter_rendered_maths_and_figures(book_pdf: Path) -> Non
     assert images >= 15, f"only {images} images in the PDF"
     # Collapsed proofs and answers are printed open.
     assert text.count("Proof") >= 10, "collapsed proofs are missing from the PDF"
+
+
+def test_each_cell_shows_its_printed_output_in_one_box(built_html: Path) -> None:
+    # nb_merge_streams: a cell that prints several times (or to stdout and stderr in turn)
+    # shows one box, not one per write; and no cell shows an empty box.
+    split, empty = [], []
+    for page in chapter_pages(built_html):
+        html = page.read_text(encoding="utf-8")
+        for index, cell in enumerate(html.split('<div class="cell docutils container"')[1:]):
+            output = cell.split('<div class="cell_output docutils container">')
+            if len(output) < 2:
+                continue
+            if len(re.findall(r'class="output stream', output[1])) > 1:
+                split.append(f"{page.name} cell {index}")
+            if re.search(r"<pre>(<span></span>)?\s*</pre>", output[1]):
+                empty.append(f"{page.name} cell {index}")
+    assert split == [], f"printed output split over several boxes: {split}"
+    assert empty == [], f"empty output boxes: {empty}"
+
+
+def test_proofs_follow_one_convention_collapsed(built_html: Path) -> None:
+    # Every chapter collapses its proofs (a dropdown titled "Proof"), so a reader can follow
+    # the argument without them; print and the PDF open them all (print_expand.js).
+    always_open = {}
+    for page in chapter_pages(built_html):
+        count = page.read_text(encoding="utf-8").count('<div class="proof admonition"')
+        if count:
+            always_open[page.name] = count
+    assert always_open == {}, f"proofs shown open instead of collapsed: {always_open}"

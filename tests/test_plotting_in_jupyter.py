@@ -23,3 +23,27 @@ def test_regression_figures_after_course_style_still_display():
     nbclient.NotebookClient(notebook, timeout=120).execute()
     shown = [sum(o.output_type == "display_data" for o in cell.outputs) for cell in notebook.cells]
     assert shown == [0, 1, 1, 1]
+
+
+def test_figures_are_sent_at_twice_their_nominal_resolution():
+    # The book shows a figure at FIGURE_DPI CSS pixels per inch; its PNG has twice as many, so
+    # it is sharp on high-density screens (the inline backend's "retina" format).
+    import base64
+    import struct
+
+    from softmax_course.plotting import FIGURE_DPI
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import matplotlib.pyplot as plt\nimport softmax_course as sc",
+        "ax = sc.plot_simplex([[0.0, 1.0, 2.0]])",
+    )]
+    nbclient.NotebookClient(notebook, timeout=120).execute()
+    (output,) = [o for o in notebook.cells[1].outputs if o.output_type == "display_data"]
+    png = base64.b64decode(output.data["image/png"])
+    pixel_width, pixel_height = struct.unpack(">II", png[16:24])  # the PNG's IHDR chunk
+    shown = output.metadata["image/png"]
+    assert pixel_width // 2 == shown["width"] and pixel_height // 2 == shown["height"]
+    assert shown["width"] <= 4.5 * FIGURE_DPI  # plot_simplex draws 4.5 in wide, cropped tight
