@@ -31,7 +31,7 @@ def test_figures_are_sent_at_twice_their_nominal_resolution():
     import base64
     import struct
 
-    from softmax_course.plotting import FIGURE_DPI
+    from softmax_course.plotting import FIGURE_DPI, MAX_FIGURE_WIDTH
 
     notebook = nbformat.v4.new_notebook()
     notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
@@ -46,4 +46,4 @@ def test_figures_are_sent_at_twice_their_nominal_resolution():
     pixel_width, pixel_height = struct.unpack(">II", png[16:24])  # the PNG's IHDR chunk
     shown = output.metadata["image/png"]
     assert pixel_width // 2 == shown["width"] and pixel_height // 2 == shown["height"]
-    assert shown["width"] <= 4.5 * FIGURE_DPI  # plot_simplex draws 4.5 in wide, cropped tight
+    assert shown["width"] <= MAX_FIGURE_WIDTH * FIGURE_DPI  # fits the book's column
