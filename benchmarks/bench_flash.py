@@ -7,36 +7,24 @@
 The goal of the tiled version: a peak memory at most 1/20 of the plain version's at no more than
 1.5 times its time. Time is the best of several runs (``_timing.best_time``). Peak memory is the
 largest amount of memory allocated at once during one call beyond what was allocated before it,
-measured with ``tracemalloc`` (NumPy reports its array buffers to it); the inputs are allocated
-before the measurement starts and so are not counted.
+measured with ``tracemalloc`` by ``softmax_course.testing.peak_memory`` (NumPy reports its array
+buffers to it); the inputs are allocated before the measurement starts and so are not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tracemalloc
-from collections.abc import Callable
 
 import numpy as np
 from _timing import best_time, format_seconds, format_table, machine_info, ratio
 
-from softmax_course import flash_attention, scaled_dot_product_attention
+from softmax_course import flash_attention, scaled_dot_product_attention, testing
 from softmax_course.flash import DEFAULT_BLOCK_K, DEFAULT_BLOCK_Q
 
 GOAL_LENGTH = 4096  # the goals are set for L = S = 4096, d = 64
 MEMORY_GOAL = 20.0  # the plain version's peak divided by the tiled one's, at least
 TIME_GOAL = 1.5  # the tiled version's time divided by the plain one's, at most
-
-
-def peak_bytes(func: Callable[[], object]) -> int:
-    """Peak of memory allocated during one call of ``func`` (tracemalloc), in bytes."""
-    tracemalloc.start()
-    try:
-        func()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def mebibytes(count: int) -> str:
@@ -71,7 +59,7 @@ def compare(length: int, width: int, repeat: int) -> None:
             for _ in range(2):
                 plain_time = min(plain_time, best_time(plain, repeat=repeat, calibrate=False))
                 flash_time = min(flash_time, best_time(flash, repeat=repeat, calibrate=False))
-            plain_peak, flash_peak = peak_bytes(plain), peak_bytes(flash)
+            plain_peak, flash_peak = testing.peak_memory(plain), testing.peak_memory(flash)
             difference = float(np.max(np.abs(plain() - flash())))
             row = [np.dtype(dtype).name, causal, format_seconds(plain_time),
                    format_seconds(flash_time), ratio(flash_time, plain_time),
@@ -95,7 +83,7 @@ def sweep(length: int, width: int, repeat: int) -> None:
     def plain():
         return scaled_dot_product_attention(q, k, v)
 
-    plain_peak = peak_bytes(plain)
+    plain_peak = testing.peak_memory(plain)
     header = ["block_q", "block_k", "tiles", "plain time", "flash time", "time ratio",
               "flash peak", "memory ratio"]
     rows = []
@@ -109,7 +97,7 @@ def sweep(length: int, width: int, repeat: int) -> None:
 
             plain_time = best_time(plain, repeat=repeat, calibrate=False)
             flash_time = best_time(flash, repeat=repeat, calibrate=False)
-            flash_peak = peak_bytes(flash)
+            flash_peak = testing.peak_memory(flash)
             tiles = -(-length // block_q) * -(-length // block_k)
             rows.append([block_q, block_k, tiles, format_seconds(plain_time),
                          format_seconds(flash_time), ratio(flash_time, plain_time),
