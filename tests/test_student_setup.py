@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import shutil
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
@@ -175,3 +177,68 @@ def test_the_first_build_says_first_build_and_a_changed_input_says_changed(tmp_p
     assert "changed" not in first
     assert "the package or the book's configuration changed" in changed
     assert "executing every chapter" not in unchanged
+
+
+# --- items 3 and 4: what `nbgrader validate` shows a student ---------------------------------
+
+GUIDE = REPO_ROOT / "book" / "student_guide.md"
+NAIVE_SOFTMAX = """def softmax(z, axis=-1):
+    exps = np.exp(z)
+    return exps / np.sum(exps, axis=axis, keepdims=True)
+"""
+LOG_SOFTMAX_WITHOUT_KEEPDIMS = """def log_softmax(z, axis=-1):
+    m = np.max(z, axis=axis)
+    return z - m - np.log(np.sum(np.exp(z - m), axis=axis))
+"""
+
+
+def _guide_block(first_line: str) -> str:
+    """The quoted output in the student guide that starts with `first_line` (dedented)."""
+    blocks = GUIDE.read_text(encoding="utf-8").split("```text\n")[1:]
+    for block in blocks:
+        lines = [line[2:] if line.startswith("  ") else line
+                 for line in block.split("```")[0].rstrip().splitlines()]
+        if lines and lines[0].strip() == first_line:
+            return "\n".join(lines)
+    raise AssertionError(f"the student guide quotes no output starting {first_line!r}")
+
+
+def _validate(tmp_path: Path, assignment: str, answers: dict[str, str]) -> str:
+    """`nbgrader validate` on a released notebook with `answers` typed in, as the guide says."""
+    notebook_path = tmp_path / f"{assignment}.ipynb"
+    notebook = nbformat.read(REPO_ROOT / "exercises" / assignment / notebook_path.name,
+                             as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    nbformat.write(notebook, notebook_path)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(["nbgrader", "validate", notebook_path.name], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_validate_shows_the_hint_whole_as_the_guide_quotes_it(tmp_path):
+    output = _validate(tmp_path, "ch01_definition", {
+        "softmax_impl": NAIVE_SOFTMAX, "ratio_impl": "ratio_answer = 12.0\n",
+        "dof_impl": "dof_answer = 4\n", "sharper_impl": 'sharper_answer = "b"\n'})
+    assert "VALIDATION FAILED ON 2 CELL(S)!" in output  # the naive softmax and the written answer
+    quoted = _guide_block("CheckFailure: softmax returned nan for the logits [1000, 999].")
+    assert "\n".join(f"    {line.strip()}" for line in quoted.splitlines()) in output
+    # Nothing of a check's message is cut: validate ends a cut line with "...".
+    for line in output.splitlines():
+        if line.strip().startswith(("CheckFailure:", "Hint:", "NumPy warned:")):
+            assert not line.endswith("..."), line
+
+
+@pytest.mark.slow
+def test_validate_explains_a_crash_as_the_guide_quotes_it(tmp_path):
+    output = _validate(tmp_path, "ch04_logsumexp",
+                       {"log_softmax_impl": LOG_SOFTMAX_WITHOUT_KEEPDIMS})
+    quoted = _guide_block(
+        "CheckFailure: log_softmax raised ValueError for a batch of 2 rows (axis=-1).")
+    assert "\n".join(f"    {line}" for line in quoted.splitlines()) in output
+    assert "operands could not be broadcast" in output

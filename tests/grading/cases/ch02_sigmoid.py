@@ -55,6 +55,12 @@ SHIFTED_SPLIT = '''def one_to_two(w, b):
     return np.stack([-w / 2 + 1.0, w / 2 + 1.0]), np.array([-b / 2 + 3.0, b / 2 + 3.0])
 '''
 
+
+# Takes row 2 of a two-row matrix: IndexError.
+TWO_TO_ONE_INDEX_ERROR = '''def two_to_one(W2, b2):
+    return W2[2] - W2[0], b2[1] - b2[0]
+'''
+
 STUDENTS = [
     Student(
         "naive_sigmoid",
@@ -112,5 +118,12 @@ STUDENTS = [
             "probability_test": "mind which class is first",
             "max_slope_test": "for which value of sigma",
         },
+    ),
+    # Indexes a row W2 does not have: the error names two_to_one, not the test's wrapper.
+    Student(
+        "two_to_one_index_error",
+        answers={"two_to_one_impl": TWO_TO_ONE_INDEX_ERROR},
+        scores={"two_to_one_test": 0},
+        feedback={"two_to_one_test": "two_to_one raised IndexError"},
     ),
 ]

@@ -62,6 +62,13 @@ LARGEST_LOGIT = '''def max_entropy_value(z, temperature=1.0):
     return np.max(np.asarray(z, dtype=float), axis=-1)
 '''
 
+
+# Reduces without keepdims: right for 1-D logits, a broadcasting ValueError for a batch.
+LOG_SOFTMAX_WITHOUT_KEEPDIMS = '''def log_softmax(z, axis=-1):
+    m = np.max(z, axis=axis)
+    return z - m - np.log(np.sum(np.exp(z - m), axis=axis))
+'''
+
 STUDENTS = [
     Student(
         "naive_logsumexp",
@@ -134,4 +141,11 @@ STUDENTS = [
     ),
     # An unreadable file must be reported by name, not abort the batch.
     Student("not_json", raw='{"cells": [ this is not JSON'),
+    # Forgets keepdims (issue 11): the visible batch check names the call and the usual cause.
+    Student(
+        "log_softmax_without_keepdims",
+        answers={"log_softmax_impl": LOG_SOFTMAX_WITHOUT_KEEPDIMS},
+        scores={"log_softmax_basic": 0, "log_softmax_robust": 0},
+        feedback={"log_softmax_basic": "raised ValueError for a batch of 2 rows"},
+    ),
 ]

@@ -140,6 +140,14 @@ def top_p_softmax(logits, p, T=1.0):
     return _course.softmax(logits, temperature=T, where=kept)
 '''
 
+
+# Right for T > 0, but returns nan for T = 0 instead of raising ValueError.
+SOFTMAX_T_ACCEPTS_ZERO = '''def softmax_t(z, T, axis=-1):
+    y = z / T
+    e = np.exp(y - np.max(y, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+'''
+
 STUDENTS = [
     Student(
         "naive_softmax_t",
@@ -234,5 +242,12 @@ STUDENTS = [
         answers={"top_p_impl": TOP_P_DELEGATES},
         scores={"top_p_basic": 0, "top_p_robust": 0},
         feedback={"top_p_basic": "top_p_softmax uses softmax_course.softmax"},
+    ),
+    # Never checks T: T = 0 gives nan quietly, and the check says no ValueError was raised.
+    Student(
+        "softmax_t_accepts_zero",
+        answers={"softmax_t_impl": SOFTMAX_T_ACCEPTS_ZERO},
+        scores={"softmax_t_errors": 0},
+        feedback={"softmax_t_errors": "raised no ValueError for T = 0"},
     ),
 ]
