@@ -7,12 +7,15 @@ Single-panel helpers return the :class:`~matplotlib.axes.Axes` they drew on; the
 ``plt.show()``: showing and saving are the caller's business.
 
 The style has to read well in the book's light *and* dark themes. Every figure has a transparent
-background and near-black text and lines; in the dark theme the book's stylesheet inverts the
-lightness of figure images (``book/_static/course.css``), which turns that into light text on the
-dark page while keeping the hues. In a notebook the figures are shown as PNGs at twice their
-nominal resolution (:data:`INLINE_FIGURE_FORMAT`), sharp on high-density screens and phones, at
-:data:`FIGURE_DPI` CSS pixels per inch, so a figure :data:`MAX_FIGURE_WIDTH` inches wide fills the
-book's text column at full size. Colours come from the Okabe-Ito palette, which stays
+background and near-black text and lines; in the dark theme the book inverts the lightness of a
+transparent figure (``book/_static/figure_theme.js`` and ``course.css``), which turns that into
+light text on the dark page while keeping the hues. A heatmap's colours carry its data, and
+inverted they would no longer match the colormap a reader knows, so a figure with a heatmap is an
+opaque white card (:data:`HEATMAP_CARD_COLOR`), which the dark theme shows unchanged. In a
+notebook the figures are shown as PNGs at twice their nominal resolution
+(:data:`INLINE_FIGURE_FORMAT`), sharp on high-density screens and phones, at :data:`FIGURE_DPI`
+CSS pixels per inch, so a figure :data:`MAX_FIGURE_WIDTH` inches wide fills the book's text
+column at full size. Colours come from the Okabe-Ito palette, which stays
 distinguishable under the common forms of colour blindness; the colormaps (viridis, RdBu) are
 perceptually ordered and colour-blind friendly as well.
 """
@@ -39,6 +42,7 @@ __all__ = [
     "COURSE_PALETTE",
     "COURSE_STYLE",
     "FIGURE_DPI",
+    "HEATMAP_CARD_COLOR",
     "INLINE_FIGURE_FORMAT",
     "MAX_FIGURE_WIDTH",
     "SIMPLEX_CORNERS",
@@ -70,6 +74,8 @@ _SEQUENTIAL_CMAP = "viridis"
 _DIVERGING_CMAP = "RdBu_r"  # red = positive, blue = negative, white = 0
 _ANNOTATE_MAX_CELLS = 64  # write the numbers into heatmaps up to 8 x 8; beyond that they are noise
 
+#: Background of a figure that holds a heatmap (see the module docstring).
+HEATMAP_CARD_COLOR = "white"
 #: CSS pixels per figure inch in the book (matplotlib's default figure dpi).
 FIGURE_DPI = 100
 #: Widest figure, in inches, that the book's text column shows at full size on a 1280-px screen
@@ -323,6 +329,9 @@ def plot_heatmap(
         annotate = values.size <= _ANNOTATE_MAX_CELLS
 
     with course_style():
+        # A heatmap's colours are its data: its figure is an opaque white card, which the dark
+        # theme shows as it is instead of inverting (see the module docstring).
+        ax.figure.set_facecolor(HEATMAP_CARD_COLOR)
         image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest")
         if row_labels is not None:
             ax.set_yticks(np.arange(n_rows), labels=row_labels)

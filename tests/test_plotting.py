@@ -60,15 +60,26 @@ def test_figures_are_drawn_with_agg():
 
 
 def test_new_figures_are_transparent_even_when_saved_outside_the_style():
-    # The page shows through a figure, so the dark theme can invert it (course.css).
-    figures = [plot_heatmap(np.eye(3)).figure, plot_logits_and_probs(LOGITS),
-               plot_simplex(np.zeros(3)).figure]
+    # The page shows through a figure, so the dark theme can invert it (figure_theme.js).
+    figures = [plot_logits_and_probs(LOGITS), plot_simplex(np.zeros(3)).figure]
     for figure in figures:
         assert figure.get_facecolor() == (0.0, 0.0, 0.0, 0.0)
         assert all(ax.get_facecolor()[3] == 0.0 for ax in figure.axes)
         pixels = saved_png_pixels(figure)
         assert pixels[0, 0, 3] == 0.0  # a transparent corner
         assert np.any(pixels[..., 3] == 1.0)  # and something drawn
+
+
+def test_a_figure_with_a_heatmap_is_an_opaque_card():
+    # Inverted, a heatmap's colours would not match its colormap: the dark theme leaves an
+    # opaque figure as it is.
+    with course_style():
+        mixed, (left, right) = plt.subplots(1, 2)
+    right.plot([0, 1])
+    plot_heatmap(np.eye(3), ax=left)
+    for figure in (mixed, plot_attention(np.eye(2)).figure, plot_jacobian(np.eye(2)).figure):
+        pixels = saved_png_pixels(figure)
+        np.testing.assert_array_equal(pixels[0, 0], [1.0, 1.0, 1.0, 1.0])  # opaque white corner
 
 
 def test_figures_fit_the_book_column():
