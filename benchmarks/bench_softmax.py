@@ -49,12 +49,15 @@ CANDIDATES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 1e6 elements")
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="P",
+                        help="time only 10**P elements for these P (default 3 to 7)")
     parser.add_argument("--repeat", type=int, default=5, help="timing rounds (best is kept)")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                         help="cpu: process CPU time, robust on a busy machine (default); wall")
     arguments = parser.parse_args()
 
-    sizes = [10**p for p in range(3, 7 if arguments.quick else 8)]
+    powers = arguments.sizes or range(3, 7 if arguments.quick else 8)
+    sizes = [10**p for p in powers]
     rng = np.random.default_rng(0)
     rows = []
     for size in sizes:

@@ -255,9 +255,9 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or numpy scalar
         Probabilities, same shape as ``x``, in its output dtype (float16 in gives float16 out,
-        bool/int in gives float64).
+        bool/int in gives float64). A scalar ``x`` gives a NumPy scalar, as in SciPy.
 
     Raises
     ------
@@ -337,7 +337,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or numpy scalar
         Log-probabilities, same shape and output dtype rules as :func:`softmax`.
 
     Raises
