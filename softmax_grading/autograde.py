@@ -29,7 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from traitlets.utils.importstring import import_item
 
-from softmax_grading import executors, manual_grades, roles
+from softmax_grading import executors, manual_grades, roles, sandbox
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.preprocessors.apply_grading_result import PENDING
@@ -236,7 +236,9 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
             writer.fail(job, error)
             progress.advance(failed=True)
 
+        # Each Dask worker must be able to start a sandbox before it is given a submission.
+        worker_check = sandbox.check_available if sandboxed and scheduler else None
         executors.run_all(grade_submission, work, jobs=jobs, scheduler=scheduler,
-                          on_result=graded, on_failure=failed)
+                          on_result=graded, on_failure=failed, worker_check=worker_check)
     remember_not_graded(course, run)
     return run
