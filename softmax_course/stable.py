@@ -50,12 +50,16 @@ class _Shifted(NamedTuple):
     top_index: np.ndarray | None  # on the fast path with one axis: where one maximum sits
 
 
+def _axis_of_a_scalar(z, axis):
+    """A scalar is one distribution of one entry, as in SciPy: axis 0 or -1 (the default) of a
+    0-d array means all of its (no) axes."""
+    return None if z.ndim == 0 and type(axis) is int and axis in (0, -1) else axis
+
+
 def _prepare(x, axis, temperature, where) -> _Arguments:
     """Validate the arguments shared by the stable functions (all checks are O(1))."""
     z, output_dtype, owned = as_float_array(x, "x")
-    if z.ndim == 0 and type(axis) is int and axis in (0, -1):
-        axis = None  # a scalar is one distribution of one entry, as in SciPy (the default axis)
-    axes = normalize_axes(axis, z.ndim)
+    axes = normalize_axes(_axis_of_a_scalar(z, axis), z.ndim)
     temperature = check_positive_finite(temperature, "temperature")
     mask = check_where(where, z.shape)
     return _Arguments(z, output_dtype, owned, axes[0] if len(axes) == 1 else axes, temperature,
@@ -488,7 +492,7 @@ def naive_softmax(x, axis=-1):
     array([nan, nan])
     """
     z, output_dtype, _ = as_float_array(x, "x")
-    axes = normalize_axes(axis, z.ndim)
+    axes = normalize_axes(_axis_of_a_scalar(z, axis), z.ndim)
     exponentials = np.exp(z)  # same shape as x
     return (exponentials / np.sum(exponentials, axis=axes, keepdims=True)).astype(
         output_dtype, copy=False

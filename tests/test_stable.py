@@ -430,3 +430,10 @@ def test_ties_at_the_top_count_once_each():
     np.testing.assert_allclose(logsumexp([[3.0, 3.0], [3.0, 3.0]], axis=None),
                                3.0 + np.log(4.0), rtol=1e-16)
     np.testing.assert_allclose(log_softmax([1.0, 1.0]), -np.log([2.0, 2.0]), rtol=1e-16)
+
+
+def test_a_scalar_with_the_default_axis_is_one_distribution_of_one_entry():
+    for function, expected in ((softmax, 1.0), (log_softmax, 0.0), (logsumexp, 2.5),
+                               (naive_softmax, 1.0)):
+        result = function(2.5)
+        assert result == expected and isinstance(result, np.float64), function.__name__
