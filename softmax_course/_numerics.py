@@ -9,6 +9,8 @@ the running maximum of the online softmax and the tiles of FlashAttention use as
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -64,7 +66,8 @@ def top_mask(s, axes):
     axes = (axes,) if isinstance(axes, int) else tuple(axes)
     ends = tuple(range(s.ndim - len(axes), s.ndim))
     moved = np.moveaxis(s, axes, ends)  # (*batch, *axes)
-    flat = moved.reshape(*moved.shape[: s.ndim - len(axes)], -1)  # (*batch, K)
+    classes = math.prod(s.shape[axis] for axis in axes)  # not -1: the batch may be empty
+    flat = moved.reshape(*moved.shape[: s.ndim - len(axes)], classes)  # (*batch, K)
     mask = np.zeros(flat.shape, dtype=bool)
     if flat.shape[-1]:
         np.put_along_axis(mask, np.argmax(flat, axis=-1, keepdims=True), True, axis=-1)

@@ -150,3 +150,13 @@ def test_vjp_is_zero_on_masked_entries_and_promotes_dtypes():
     assert softmax_vjp(s.astype(np.float32), g.astype(np.float32)).dtype == np.float32
     assert softmax_vjp(s.astype(np.float32), g).dtype == np.float64
     assert softmax_jvp(s.astype(np.float16), g.astype(np.float16)).dtype == np.float16
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0,), (2, 0, 3)])
+def test_empty_batches_and_empty_slices(shape):
+    s = np.zeros(shape)
+    assert softmax_vjp(s, s).shape == shape
+    assert softmax_jvp(s, s).shape == shape
+    assert softmax_jacobian(s).shape == (*shape, shape[-1])
+    assert log_softmax_jacobian(s).shape == (*shape, shape[-1])
+    assert softmax_vjp(s, s, axis=None).shape == shape
