@@ -154,7 +154,7 @@ STUDENTS = [
         answers={"softmax_t_impl": NAIVE_SOFTMAX_T},
         scores={"softmax_t_robust": 0, "softmax_t_errors": 0},
         feedback={"softmax_t_robust": "did you subtract the max before exponentiating?",
-                  "softmax_t_errors": "should raise ValueError"},
+                  "softmax_t_errors": "raised no ValueError for T = 0"},
     ),
     Student(
         "multiplies_by_t",
