@@ -118,3 +118,7 @@ c.GenerateFeedback.preprocessors = [
 # The course's feedback page (softmax_grading/templates/feedback): nbgrader's, with maths
 # rendered offline, wrapped messages and named parts.
 c.HTMLExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES]
+# A student's Markdown and outputs are theirs: their HTML is cleaned (no <script>, no on*
+# handlers) and JavaScript outputs are not embedded, so a page runs nothing of theirs.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"clean_html": "softmax_grading.feedback_html.clean_html"}

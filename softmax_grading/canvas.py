@@ -22,6 +22,7 @@ from pathlib import Path
 
 from softmax_grading import export
 from softmax_grading.layout import Course
+from softmax_grading.untrusted import spreadsheet_row
 
 IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "Points Possible"
@@ -51,8 +52,18 @@ def write(course: Course, assignment: str, destination: Path, column: str | None
     column = column or assignment
     result = CanvasFile(destination)
     lines = {}
+    names: dict[str, list[str]] = {}
+    for row in table:
+        if row["lms_user_id"]:
+            names.setdefault(row["lms_user_id"], []).append(row["student_id"])
+    shared = {user_id: found for user_id, found in names.items() if len(found) > 1}
     for row in table:
         user_id = row["lms_user_id"]
+        if user_id in shared:  # whose score is it? neither is posted, both are named
+            result.left_blank[row["student_id"]] = (
+                f"Canvas user id {user_id} belongs to several student ids: "
+                + ", ".join(shared[user_id]))
+            continue
         if not user_id:
             if row["status"] != "missing":
                 result.left_blank[row["student_id"]] = "no Canvas user id (not from Canvas)"
@@ -75,7 +86,8 @@ def write(course: Course, assignment: str, destination: Path, column: str | None
         writer = csv.DictWriter(handle, fieldnames=[*IDENTITY, column])
         writer.writeheader()
         writer.writerow({"Student": POINTS_POSSIBLE, column: max_score})
-        writer.writerows(sorted(lines.values(), key=lambda line: line["Student"].lower()))
+        writer.writerows(spreadsheet_row(line) for line in
+                         sorted(lines.values(), key=lambda line: line["Student"].lower()))
     return result
 
 

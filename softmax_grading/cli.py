@@ -50,6 +50,7 @@ from softmax_grading import (
 from softmax_grading import collect as collect_module
 from softmax_grading import export as export_module
 from softmax_grading.layout import CONFIG_FILE, Course
+from softmax_grading.untrusted import printable
 
 
 def release(course: Course, assignments: list[str]) -> None:
@@ -80,9 +81,12 @@ def collect(course: Course, assignment: str, archive: Path) -> None:
     run = collect_module.collect(course, assignment, archive)
     print(f"collected {run.new_versions} new notebook(s); {len(run.students_updated)} "
           f"student(s) now have a newer submission in submitted/", flush=True)
+    for name, reason in run.skipped.items():
+        print(f"SKIPPED: {printable(name)}: {reason}", flush=True)
     for name in run.unmatched:
-        print(f"SKIPPED: {name}: its name does not match FileNameCollectorPlugin.named_regexp "
-              "(nbgrader_config.py) or names no notebook of the assignment", flush=True)
+        print(f"SKIPPED: {printable(name)}: its name does not match "
+              "FileNameCollectorPlugin.named_regexp (nbgrader_config.py) or names no notebook "
+              "of the assignment", flush=True)
     if run.unmatched and not collect_module.load_versions(course, assignment):
         raise SystemExit("No file matched FileNameCollectorPlugin.named_regexp in "
                          "nbgrader_config.py; adapt the pattern to your LMS's file names.")
@@ -118,7 +122,7 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
     except executors.WorkersNotReady as error:
         raise SystemExit(str(error)) from None
     for student, reason in run.not_graded.items():
-        print(f"NOT GRADED: {student}: {reason}", flush=True)
+        print(f"NOT GRADED: {printable(student)}: {printable(reason)}", flush=True)
     print(f"graded {len(run.graded)}, skipped {len(run.skipped)} already graded and unchanged, "
           f"not graded {len(run.not_graded)}", flush=True)
     return run
@@ -228,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Canvas gradebook file written to {arguments.canvas} "
                   f"({canvas_file.scored} score(s))", flush=True)
             for student, why in canvas_file.left_blank.items():
-                print(f"LEFT BLANK for Canvas: {student}: {why}", flush=True)
+                print(f"LEFT BLANK for Canvas: {printable(student)}: {printable(why)}",
+                      flush=True)
     elif arguments.step == "feedback":
         pages = feedback.generate(course, assignment, course.students(assignment))
         for student, reason in pages.withheld.items():
-            print(f"FEEDBACK WITHHELD: {student}: {reason}")
+            print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}")
     elif arguments.step == "written-export":
         destination = arguments.to or course.root / "marking" / f"{assignment}.yaml"
         count = written.export_answers(course, assignment, destination, arguments.pending)
@@ -244,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         export(course, assignment, export_module.default_path(course, assignment),
                _not_graded(course, assignment))
     elif arguments.step == "similarity":
-        pairs = similarity.compare(course, assignment)
+        not_compared: dict[str, str] = {}
+        pairs = similarity.compare(course, assignment, not_compared)
+        for student, why in not_compared.items():
+            print(f"NOT COMPARED: {printable(student)}: {printable(why)}", flush=True)
         path = similarity.write_csv(pairs, course.reports(assignment) / "similarity.csv")
         print(similarity.as_table(pairs, arguments.top))
         print(f"all {len(pairs)} pair(s) with any overlap written to {path}")
@@ -255,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             pages = feedback.generate(course, assignment,
                                       arguments.student or course.students(assignment))
             for student, reason in pages.withheld.items():
-                print(f"FEEDBACK WITHHELD: {student}: {reason}", flush=True)
+                print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}", flush=True)
             export(course, assignment,
                    arguments.to or export_module.default_path(course, assignment),
                    _not_graded(course, assignment))

@@ -25,17 +25,18 @@ import datetime as dt
 import hashlib
 import json
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nbgrader.api import Gradebook
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
-from traitlets import Unicode
+from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
 from softmax_grading.layout import Course
+from softmax_grading.untrusted import inside, is_student_id, printable
 
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's name; it reads the submission time from it
 
@@ -45,6 +46,10 @@ class LmsDownload(Configurable):
 
     timezone = Unicode(
         "UTC", help="time zone of the file times stored in the LMS's zip (Canvas: UTC)"
+    ).tag(config=True)
+    max_entry_bytes = Int(
+        50_000_000, help="largest notebook collected from the zip, in bytes (after "
+        "decompression); a larger entry is skipped and named"
     ).tag(config=True)
 
 
@@ -71,6 +76,7 @@ class CollectRun:
     new_versions: int = 0
     students_updated: list[str] | None = None
     unmatched: list[str] | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # entry name -> why
     late_marked: int = 0
 
 
@@ -113,7 +119,8 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
         raise SystemExit(f"{archive} is not a zip file")
     notebooks = set(course.notebooks(assignment))
     matcher = FileNameCollectorPlugin(config=course.config)
-    timezone = LmsDownload(config=course.config).timezone
+    settings = LmsDownload(config=course.config)
+    timezone, max_bytes = settings.timezone, settings.max_entry_bytes
     versions = load_versions(course, assignment)
     known = {(v.student, v.sha256, v.submitted_at) for v in versions}
     batch = 1 + max((v.batch for v in versions), default=0)
@@ -128,7 +135,17 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
             if not groups or Path(groups["file_id"]).stem not in notebooks:
                 run.unmatched.append(info.filename)
                 continue
-            content = bundle.read(info)
+            if not is_student_id(groups["student_id"]):
+                run.skipped[info.filename] = (
+                    f"the student id {printable(groups['student_id'])!r} cannot be a folder "
+                    "name (letters, digits and . = + @ , ' - only, not starting with a dot)")
+                continue
+            content = _read_capped(bundle, info, max_bytes)
+            if content is None:
+                run.skipped[info.filename] = (
+                    f"larger than LmsDownload.max_entry_bytes ({max_bytes} bytes) once "
+                    "unzipped; nothing of it was kept")
+                continue
             version = Version(
                 student=groups["student_id"], notebook=Path(groups["file_id"]).stem,
                 submitted_at=_submission_time(groups, info, timezone),
@@ -145,6 +162,9 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
     _check_lms_ids([v for v, _ in fresh] + versions, course)
     for version, content in fresh:
         path = history_folder(course, assignment) / version.kept_as
+        if not inside(history_folder(course, assignment), path):
+            raise SystemExit(f"{printable(version.kept_as)} would be written outside "
+                             f"{history_folder(course, assignment)}; nothing was collected")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     versions += [v for v, _ in fresh]
@@ -160,18 +180,48 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
     return run
 
 
+def _read_capped(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
+                 ) -> bytes | None:
+    """The entry's bytes, or None when it is larger than max_bytes: the size in the zip's
+    header is checked, and so are the bytes actually inflated (a header can lie)."""
+    if info.file_size > max_bytes:
+        return None
+    with bundle.open(info) as entry:
+        content = entry.read(max_bytes + 1)
+    return None if len(content) > max_bytes else content
+
+
 def _check_lms_ids(versions: list[Version], course: Course) -> None:
+    """Refuse the batch when one student id would carry two LMS users, in this assignment or
+    against the id the gradebook holds from any assignment, or one LMS user two student ids."""
     ids: dict[str, set[str]] = {}
+    names: dict[str, set[str]] = {}
     for version in versions:
         if version.lms_user_id:
             ids.setdefault(version.student, set()).add(version.lms_user_id)
+            names.setdefault(version.lms_user_id, set()).add(version.student)
+    with Gradebook(course.db_url) as gradebook:
+        for student in gradebook.students:
+            if student.lms_user_id:
+                if student.id in ids:
+                    ids[student.id].add(student.lms_user_id)
+                if student.lms_user_id in names:
+                    names[student.lms_user_id].add(student.id)
     clashes = {s: sorted(found) for s, found in ids.items() if len(found) > 1}
     if clashes:
         raise SystemExit(
             "Two LMS users share a student id (the name part of the file names): "
-            + "; ".join(f"{s}: user ids {', '.join(i)}" for s, i in clashes.items())
-            + ". Nothing was collected. Put the user id into the student id in "
+            + "; ".join(f"{printable(s)}: user ids {', '.join(i)}" for s, i in clashes.items())
+            + " (counting the ids the gradebook holds from earlier collections). Nothing was "
+            "collected. Put the user id into the student id in "
             "FileNameCollectorPlugin.named_regexp (nbgrader_config.py).")
+    shared = {user: sorted(found) for user, found in names.items() if len(found) > 1}
+    if shared:
+        raise SystemExit(
+            "One LMS user appears under several student ids (a name changed in the LMS?): "
+            + "; ".join(f"user id {u}: {', '.join(map(printable, s))}"
+                        for u, s in shared.items())
+            + ". Nothing was collected. Rename the files so the user has one student id.")
 
 
 def _in_submitted(course: Course, assignment: str, version: Version) -> bool:
@@ -181,6 +231,9 @@ def _in_submitted(course: Course, assignment: str, version: Version) -> bool:
 
 def _install(course: Course, assignment: str, version: Version) -> None:
     folder = course.submitted(version.student, assignment)
+    if not is_student_id(version.student) or not inside(
+            course.root / course.coursedir.submitted_directory, folder):
+        raise SystemExit(f"{printable(version.student)} cannot be a folder in submitted/")
     folder.mkdir(parents=True, exist_ok=True)
     source = history_folder(course, assignment) / version.kept_as
     (folder / f"{version.notebook}.ipynb").write_bytes(source.read_bytes())

@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from softmax_grading import deadlines
 from softmax_grading.layout import Course
+from softmax_grading.untrusted import spreadsheet_row
 
 FIXED_COLUMNS = ["assignment", "student_id", "lms_user_id", "last_name", "first_name", "email",
                  "status", "submitted_at", "days_late", "raw_score", "late_penalty", "score",
@@ -97,5 +98,5 @@ def write(course: Course, assignment: str, destination: Path,
     with open(destination, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows(spreadsheet_row(row) for row in table)
     return destination

@@ -20,6 +20,7 @@ from softmax_grading.autograde import AutogradeRun, load_result, not_graded_path
 from softmax_grading.feedback import FeedbackRun
 from softmax_grading.layout import Course
 from softmax_grading.scoring import findings_against
+from softmax_grading.untrusted import printable
 
 
 def build(course: Course, assignment: str, run: AutogradeRun,
@@ -123,4 +124,5 @@ def as_text(report: dict) -> str:
         lines += [f"    timeout: {timeout}" for timeout in entry["timeouts"]]
         lines += [f"    locked cell edited (restored): {cell}"
                   for cell in entry["edited_locked_cells"]]
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"  # ids are the students'
+

@@ -21,10 +21,13 @@ import nbformat
 from copydetect import CodeFingerprint, compare_files
 
 from softmax_grading.layout import Course
+from softmax_grading.untrusted import printable, spreadsheet_row
 
 NOISE_TOKENS = 25  # copydetect's default: shorter matches are ignored
 GUARANTEE_TOKENS = 30  # copydetect's default: longer matches are always found
 WINDOW = GUARANTEE_TOKENS - NOISE_TOKENS + 1
+LOCKED = object()  # the key of the release's locked grade ids in _release_answers
+UNLABELLED = "unlabelled code"  # code cells that are neither the release's answers nor locked
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,47 @@ class Pair:
         return max(self.first_overlap, self.second_overlap)
 
 
-def answer_cells(notebook_path: Path) -> dict[str, str]:
-    """grade id -> source of every code answer cell."""
+def answer_cells(notebook_path: Path, release: dict | None = None) -> dict[str, str]:
+    """grade id -> source of every code answer cell.
+
+    With `release` (cell id -> grade id of the release's answer cells), a cell is also
+    found by the id the release gave it: a student who deletes a cell's nbgrader metadata
+    still runs that code when graded, so it cannot leave the comparison either. A cell
+    found by neither is compared as the part ``unlabelled code``."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+    answers: dict[str, list[str]] = {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if not isinstance(cell.source, str):
+            raise TypeError(f"a code cell's source is {type(cell.source).__name__}, not text")
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if release is None:
+            if nbgrader.get("solution"):
+                answers.setdefault(nbgrader["grade_id"], []).append(cell.source)
+            continue
+        part = (nbgrader.get("grade_id") if nbgrader.get("grade_id") in answers_of(release)
+                else release.get(cell.get("id")))
+        if part is None and nbgrader.get("grade_id") not in release.get(LOCKED, ()):
+            part = UNLABELLED  # grading restores the release's locked cells: not theirs
+        if part is not None:
+            answers.setdefault(part, []).append(cell.source)
+    return {part: "\n\n".join(sources) for part, sources in answers.items()}
+
+
+def answers_of(release: dict) -> set[str]:
+    return {part for key, part in release.items() if key is not LOCKED}
+
+
+def _release_answers(path: Path) -> dict[str, str]:
+    """cell id -> grade id of the release's code answer cells; under LOCKED, the grade ids
+    of its locked cells."""
+    notebook = nbformat.read(path, as_version=4)
+    found = {cell.get("id"): cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+    found[LOCKED] = {cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+                     if cell.metadata.get("nbgrader", {}).get("locked")}
+    return found
 
 
 def _fingerprint(name: str, code: str, boilerplate) -> CodeFingerprint:
@@ -53,22 +92,35 @@ def _fingerprint(name: str, code: str, boilerplate) -> CodeFingerprint:
                            language="python", fp=io.StringIO(code))
 
 
-def compare(course: Course, assignment: str) -> list[Pair]:
-    """Every pair of students with any overlap, in any code answer, largest overlap first."""
+def compare(course: Course, assignment: str, skipped: dict[str, str] | None = None
+            ) -> list[Pair]:
+    """Every pair of students with any overlap, in any code answer, largest overlap first.
+    A student whose notebook cannot be read or fingerprinted is left out and named in
+    `skipped` (student -> why); everyone else is compared."""
+    skipped = {} if skipped is None else skipped
     pairs = []
     for notebook in course.notebooks(assignment):
-        skeleton = answer_cells(course.release_notebook(assignment, notebook))
+        release_path = course.release_notebook(assignment, notebook)
+        release = _release_answers(release_path)
+        skeleton = answer_cells(release_path, release)
+        skeleton.setdefault(UNLABELLED, "")
         code: dict[str, dict[str, str]] = {}
         for student in course.students(assignment):
             path = course.submitted(student, assignment) / f"{notebook}.ipynb"
             try:
-                code[student] = answer_cells(path)
-            except Exception:  # an unreadable submission has no code to compare
-                continue
+                code[student] = answer_cells(path, release)
+            except Exception as error:  # one bad submission never stops the class
+                skipped[student] = f"{notebook}.ipynb not compared: {error}"
         for part, given in skeleton.items():
             boilerplate = list(_fingerprint("skeleton", given, None).hashes)
-            prints = {student: _fingerprint(student, cells[part], boilerplate)
-                      for student, cells in sorted(code.items()) if part in cells}
+            prints = {}
+            for student, cells in sorted(code.items()):
+                if part not in cells:
+                    continue
+                try:
+                    prints[student] = _fingerprint(student, cells[part], boilerplate)
+                except Exception as error:
+                    skipped[student] = f"{part} not compared: {error}"
             for (first, a), (second, b) in itertools.combinations(prints.items(), 2):
                 if not a.hashes or not b.hashes:
                     continue
@@ -86,8 +138,9 @@ def write_csv(pairs: list[Pair], destination: Path) -> Path:
         writer.writerow(["part", "student_a", "student_b", "overlap_a", "overlap_b",
                          "shared_tokens"])
         for pair in pairs:
-            writer.writerow([pair.part, pair.first, pair.second, f"{pair.first_overlap:.2f}",
-                             f"{pair.second_overlap:.2f}", pair.shared_tokens])
+            writer.writerow(spreadsheet_row([
+                pair.part, pair.first, pair.second, f"{pair.first_overlap:.2f}",
+                f"{pair.second_overlap:.2f}", pair.shared_tokens]))
     return destination
 
 
@@ -95,7 +148,7 @@ def as_table(pairs: list[Pair], top: int) -> str:
     lines = [f"{'part':<20} {'student A':<24} {'student B':<24} {'A in B':>6} {'B in A':>6} "
              f"{'tokens':>6}"]
     for pair in pairs[:top]:
-        lines.append(f"{pair.part:<20} {pair.first:<24} {pair.second:<24} "
+        lines.append(f"{pair.part:<20} {printable(pair.first):<24} {printable(pair.second):<24} "
                      f"{pair.first_overlap:>6.0%} {pair.second_overlap:>6.0%} "
                      f"{pair.shared_tokens:>6}")
     if not pairs:
