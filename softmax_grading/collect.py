@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
 from traitlets import Int, Unicode
@@ -243,5 +243,11 @@ def _install(course: Course, assignment: str, version: Version) -> None:
 def _store_lms_ids(course: Course, versions: list[Version]) -> None:
     with Gradebook(course.db_url) as gradebook:
         for student, version in newest_per_student(versions).items():
-            if version.lms_user_id:
+            if not version.lms_user_id:
+                continue
+            try:
+                stored = gradebook.find_student(student).lms_user_id
+            except MissingEntry:
+                stored = None
+            if not stored:  # a different stored id was refused by _check_lms_ids: never replace
                 gradebook.update_or_create_student(student, lms_user_id=version.lms_user_id)
