@@ -107,13 +107,13 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
     sandboxed = course.sandbox().enabled and not arguments.no_sandbox
     # On a cluster the workers start the sandboxes: each is checked before grading starts
     # (executors.WorkersNotReady names the workers that cannot).
-    if sandboxed and not arguments.scheduler:
+    if not sandboxed:
+        print("WARNING: the sandbox is OFF: student code runs with your rights", file=sys.stderr)
+    elif not arguments.scheduler:
         try:
             sandbox.check_available()
         except sandbox.SandboxUnavailable as error:
             raise SystemExit(str(error)) from None
-    else:
-        print("WARNING: the sandbox is OFF: student code runs with your rights", file=sys.stderr)
     try:
         run = autograde.autograde(course, arguments.assignment,
                                   students=arguments.student or None, sandboxed=sandboxed,

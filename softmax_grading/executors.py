@@ -302,15 +302,23 @@ def _run_on_dask(
 
 
 def _check_workers(client: Client, worker_check: Callable[[], object]) -> None:
+    from distributed.comm.core import CommClosedError
+
     outcomes = client.run(worker_check, on_error="return")  # {worker address: result or error}
-    if not outcomes:
+    # A worker that died or left while the check ran is not misconfigured, just gone: the
+    # scheduler will not send it work (and a replacement grades with the sandbox flag as set,
+    # which fails its items, by name, if it cannot start one). Only a worker that answered
+    # with the check's own error stops the run.
+    answered = {address: outcome for address, outcome in outcomes.items()
+                if not isinstance(outcome, CommClosedError)}
+    if not answered:
         raise WorkersNotReady("the Dask scheduler has no workers: start some, then run again")
-    failed = {address: outcome for address, outcome in outcomes.items()
+    failed = {address: outcome for address, outcome in answered.items()
               if isinstance(outcome, BaseException)}
     if failed:
         lines = [f"  {address}: {type(error).__name__}: {error}"
                  for address, error in sorted(failed.items())]
-        raise WorkersNotReady(f"{len(failed)} of {len(outcomes)} Dask workers failed the check "
+        raise WorkersNotReady(f"{len(failed)} of {len(answered)} Dask workers failed the check "
                               "before grading; nothing was graded:\n" + "\n".join(lines))
 
 

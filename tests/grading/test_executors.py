@@ -95,6 +95,12 @@ def accept_every_worker() -> None:
     return None
 
 
+def die_on(name: str, dask_worker=None) -> None:
+    """A worker check during which the worker called `name` is killed (as a node lost mid-check)."""
+    if str(dask_worker.name) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 # --- Helpers -----------------------------------------------------------------------------------
 
 
@@ -272,6 +278,17 @@ def test_dask_worker_that_fails_the_check_stops_the_run_before_anything_runs(das
     outcome = Collector().run(square_and_record, items, scheduler=dask.address,
                               worker_check=accept_every_worker)
     assert outcome.results == {item: item[0] ** 2 for item in items}
+
+
+def test_dask_worker_lost_during_the_check_does_not_stop_the_run(dask, tmp_path):
+    """Regression: a worker killed while the check ran stopped the whole class
+    (CommClosedError counted as a failed check); only a worker that answers "no" should."""
+    items = [(x, str(tmp_path / "attempts")) for x in range(6)]
+    outcome = Collector().run(square_and_record, items, scheduler=dask.address,
+                              worker_check=functools.partial(die_on, min(dask.worker_names())))
+    assert not outcome.failures
+    assert outcome.results == {item: item[0] ** 2 for item in items}
+    assert len(dask.live_workers()) == 1
 
 
 def test_dask_item_that_kills_its_workers_is_reported_as_killed_worker(tmp_path):

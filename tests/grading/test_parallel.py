@@ -393,15 +393,24 @@ def test_the_dask_run_graded_on_both_worker_processes(runs, dask_cluster):
     assert f"graded {graded}, skipped 0" in runs["dask"].process.stdout
 
 
+def test_a_sandboxed_dask_run_does_not_warn_that_the_sandbox_is_off(runs):
+    """Regression: with --scheduler the CLI printed "the sandbox is OFF" although every worker
+    had checked that its sandbox starts and graded in it."""
+    assert "sandbox is OFF" not in runs["dask"].process.stderr
+
+
 # --- 3. A killed worker loses no grade ---------------------------------------------------------
 
 
 def _worker_grading(workers: list[subprocess.Popen]) -> tuple[subprocess.Popen, list[int]] | None:
-    """A worker with a sandbox running under it (so: grading now) and its descendants."""
+    """A worker with a student's Python in a sandbox under it (so: grading now, not the
+    bubblewrap probe of the check before grading, which runs /bin/true) and its descendants."""
     table = _process_table()
     for worker in workers:
         below = _descendants(worker.pid, table)
-        if any(table[pid][1] == "bwrap" for pid in below if pid in table):
+        sandboxes = [pid for pid in below if pid in table and table[pid][1] == "bwrap"]
+        if any(table[pid][1].startswith("python")
+               for box in sandboxes for pid in _descendants(box, table) if pid in table):
             return worker, below
     return None
 
