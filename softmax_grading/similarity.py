@@ -16,9 +16,12 @@ import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
-from copydetect import CodeFingerprint, compare_files
+
+if TYPE_CHECKING:
+    from copydetect import CodeFingerprint
 
 from softmax_grading.layout import Course
 from softmax_grading.untrusted import printable, spreadsheet_row
@@ -88,6 +91,10 @@ def _release_answers(path: Path) -> dict[str, str]:
 
 
 def _fingerprint(name: str, code: str, boilerplate) -> CodeFingerprint:
+    # Imported here: copydetect imports matplotlib.pyplot (0.4 s), which every other command of
+    # python -m softmax_grading would pay for nothing.
+    from copydetect import CodeFingerprint
+
     return CodeFingerprint(f"{name}.py", NOISE_TOKENS, WINDOW, boilerplate=boilerplate,
                            language="python", fp=io.StringIO(code))
 
@@ -97,6 +104,8 @@ def compare(course: Course, assignment: str, skipped: dict[str, str] | None = No
     """Every pair of students with any overlap, in any code answer, largest overlap first.
     A student whose notebook cannot be read or fingerprinted is left out and named in
     `skipped` (student -> why); everyone else is compared."""
+    from copydetect import compare_files  # see _fingerprint
+
     skipped = {} if skipped is None else skipped
     pairs = []
     for notebook in course.notebooks(assignment):
