@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PHONE_VIEWPORT, VIEWPORT
+from conftest import PHONE_VIEWPORT, VIEWPORT, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -78,28 +79,49 @@ def chapter_pages(toc_pages: list[str]) -> list[str]:
     return [name for name in toc_pages if name.startswith(("book/0", "exercises/"))]
 
 
+@dataclass
+class Measured:
+    """One chapter page loaded at one width: what went wrong while loading it, and MEASURE."""
+
+    load_problems: list[str]
+    result: dict
+
+
 @pytest.fixture(scope="module")
-def layout_report(artifacts_dir: Path) -> dict:
-    report: dict = {}
-    yield report
+def measured(
+    browser: object, base_url: str, toc_pages: list[str], artifacts_dir: Path
+) -> dict[str, dict[str, Measured]]:
+    """Width -> docname -> Measured: every chapter page loaded once per width (a page load with
+    MathJax is most of a test's time), then reported in artifacts/layout_report.json."""
+    pages: dict[str, dict[str, Measured]] = {}
+    for width, viewport in WIDTHS.items():
+        for docname in chapter_pages(toc_pages):
+            context, page, visit = open_page(
+                browser, f"{base_url}{docname}.html", viewport=viewport
+            )
+            try:
+                pages.setdefault(width, {})[docname] = Measured(
+                    visit.problems(), page.evaluate(MEASURE)
+                )
+            finally:
+                context.close()
+    report = {width: {name: m.result for name, m in by_page.items()}
+              for width, by_page in pages.items()}
     path = artifacts_dir / "layout_report.json"
     path.write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
+    return pages
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_every_display_equation_is_visible_or_visibly_scrollable(
-    width: str, fresh_page: Callable, toc_pages: list[str], layout_report: dict
+    width: str, measured: dict[str, dict[str, Measured]]
 ) -> None:
     problems = []
-    measured = 0
-    for docname in chapter_pages(toc_pages):
-        page, visit = fresh_page(f"{docname}.html", viewport=WIDTHS[width])
-        assert visit.problems() == [], "\n".join(visit.problems())
-        result = page.evaluate(MEASURE)
-        page.context.close()
-        layout_report.setdefault(width, {})[docname] = result
-        for eq in result["equations"]:
-            measured += 1
+    count = 0
+    for docname, page in measured[width].items():
+        problems += [f"{docname} ({width}): {problem}" for problem in page.load_problems]
+        for eq in page.result["equations"]:
+            count += 1
             where = f"{docname} ({width}) equation {eq['label']}"
             if not eq["typeset"]:
                 problems.append(f"{where}: not typeset")
@@ -115,26 +137,17 @@ def test_every_display_equation_is_visible_or_visibly_scrollable(
                     f"{where}: {eq['scrollWidth']} px of maths in {eq['clientWidth']} px, "
                     f"scrollable={eq['scrollable']}, cued={eq['cued']}"
                 )
-    assert measured > 50, f"only {measured} display equations found: are the chapters built?"
+    assert count > 50, f"only {count} display equations found: are the chapters built?"
     assert problems == [], "\n".join(problems)
 
 
-def test_code_fits_the_column_at_1280px(
-    fresh_page: Callable, toc_pages: list[str], layout_report: dict
-) -> None:
+def test_code_fits_the_column_at_1280px(measured: dict[str, dict[str, Measured]]) -> None:
     problems = []
     columns = []
-    for docname in chapter_pages(toc_pages):
-        page, _visit = fresh_page(f"{docname}.html")
-        result = page.evaluate(MEASURE)
-        page.context.close()
-        layout_report.setdefault("desktop-code", {})[docname] = {
-            "columnWidth": result["columnWidth"],
-            "codeColumns": result["codeColumns"],
-        }
-        if result["codeColumns"] is not None:
-            columns.append(result["codeColumns"])
-        for box in result["codeBoxes"]:
+    for docname, page in measured["desktop"].items():
+        if page.result["codeColumns"] is not None:
+            columns.append(page.result["codeColumns"])
+        for box in page.result["codeBoxes"]:
             if box["scrollWidth"] > box["clientWidth"] + 1:
                 problems.append(
                     f"{docname}: code {box['kind']} {box['text']!r} needs {box['scrollWidth']} px "
@@ -145,13 +158,10 @@ def test_code_fits_the_column_at_1280px(
     assert problems == [], "\n".join(problems)
 
 
-def test_code_that_scrolls_on_a_phone_is_cued(fresh_page: Callable, toc_pages: list[str]) -> None:
+def test_code_that_scrolls_on_a_phone_is_cued(measured: dict[str, dict[str, Measured]]) -> None:
     problems = []
-    for docname in chapter_pages(toc_pages):
-        page, _visit = fresh_page(f"{docname}.html", viewport=PHONE_VIEWPORT)
-        result = page.evaluate(MEASURE)
-        page.context.close()
-        for box in result["codeBoxes"]:
+    for docname, page in measured["phone"].items():
+        for box in page.result["codeBoxes"]:
             if box["scrollWidth"] > box["clientWidth"] + 1 and not (
                 box["scrollable"] and box["cued"]
             ):
