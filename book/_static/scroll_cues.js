@@ -46,4 +46,10 @@
   }
   // Images and web fonts change widths once they arrive.
   window.addEventListener("load", watch);
+  // A resized window or a turned phone: the ResizeObserver does not report boxes inside a
+  // closed dropdown (a collapsed proof), which would otherwise open with a stale cue.
+  window.addEventListener("resize", () => document.querySelectorAll(SELECTOR).forEach(mark));
+  document.addEventListener("toggle", (event) => {
+    event.target.querySelectorAll(SELECTOR).forEach(mark);
+  }, true);
 })();
