@@ -11,13 +11,15 @@ The flow for one assignment:
    each job in its own sandbox and returns the outcome as data.
 3. **Record** (trusted process, one result at a time, as they arrive). nbgrader's
    ``Autograde`` records the submission through ``NbGraderAPI``, with the
-   sandboxed result in place of its own execution; manual grades entered before
-   a regrade are kept. Only this process writes the gradebook.
+   notebook prepared in step 1 in place of a second sanitize and the sandboxed
+   result in place of its own execution; manual grades entered before a regrade
+   are kept. Only this process writes the gradebook.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import warnings
@@ -33,6 +35,7 @@ from softmax_grading import executors, manual_grades, roles, sandbox
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.preprocessors.apply_grading_result import PENDING
+from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePreparedNotebook
 from softmax_grading.progress import Progress
 
 RESULTS = "results"
@@ -142,7 +145,9 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
                 run.skipped.append(student)
                 continue
             jobs.append(GradingJob(student, assignment, notebook, cells, cell_roles,
-                                   release_files, limits, sandboxed, fingerprint))
+                                   release_files, limits, sandboxed, fingerprint,
+                                   {key: json.loads(json.dumps(value))
+                                    for key, value in nb.items() if key != "cells"}))
     return jobs
 
 
@@ -163,19 +168,25 @@ class Writer:
     def __init__(self, course: Course, run: AutogradeRun) -> None:
         self.course = course
         self.run = run
-        self.api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
+        # The submission was sanitized once, by prepare(): nbgrader records that notebook.
+        config = copy.deepcopy(course.config)
+        config.Autograde.sanitize_preprocessors = [UsePreparedNotebook]
+        self.api = NbGraderAPI(coursedir=course.coursedir, config=config)
 
     def record(self, job: GradingJob, result: GradingResult) -> None:
         path = result_path(self.course, job.assignment, job.student)
         path.parent.mkdir(parents=True, exist_ok=True)
         saved = manual_grades.save(self.course, job.assignment, job.student)
-        PENDING[(job.student, job.assignment, job.notebook)] = result
+        key = (job.student, job.assignment, job.notebook)
+        PENDING[key] = result
+        PREPARED[key] = nbformat.from_dict({**job.notebook_header, "cells": job.cells})
         try:
             with _quiet_nbgrader_sessions():
                 outcome = self.api.autograde(job.assignment, job.student, force=True,
                                              create=True)
         finally:
-            PENDING.pop((job.student, job.assignment, job.notebook), None)
+            PENDING.pop(key, None)
+            PREPARED.pop(key, None)
         if not outcome.get("success"):
             self.fail(job, RuntimeError(_last_error(outcome)))
             return

@@ -6,6 +6,7 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`RestoreLockedCells`: deleted locked cells come back, untouched test cells are restored
   without a false "checksum changed" warning;
 * :class:`ApplyGradingResult`: the sandboxed result replaces nbgrader's in-kernel execution;
+* :class:`UsePreparedNotebook`: the writer records the notebook that was graded, sanitized once;
 * :class:`LimitOutputBytes`: outputs are capped in bytes, images included;
 * :class:`SaveVerdicts`: scores come from the trusted verdicts, not from outputs;
 * :class:`HideTestCode`: feedback shows each check's message, never test code (nbgrader #917);
@@ -24,6 +25,7 @@ from softmax_grading.preprocessors.link_to_book import LinkToBook
 from softmax_grading.preprocessors.mark_pending_grades import MarkPendingGrades
 from softmax_grading.preprocessors.restore_locked_cells import RestoreLockedCells
 from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
+from softmax_grading.preprocessors.use_prepared_notebook import UsePreparedNotebook
 
 __all__ = [
     "TRACEBACK_NOTE",
@@ -36,4 +38,5 @@ __all__ = [
     "MarkPendingGrades",
     "RestoreLockedCells",
     "SaveVerdicts",
+    "UsePreparedNotebook",
 ]
