@@ -8,6 +8,7 @@ test folders have their own ``conftest.py`` and ``import conftest`` would be amb
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
@@ -175,3 +176,44 @@ def built_html() -> Path:
             pytrace=False,
         )
     return BUILD_HTML
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright never downloads a browser here
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+# Here rather than in browser/conftest.py: Playwright's sync API cannot be started twice in one
+# process (the second start finds the first one's event loop running), so every test that needs
+# a browser, whichever folder it is in and whichever xdist worker runs it, shares this one.
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the whole session.
+
+    ``launch`` starts Chromium on a new, empty user data directory that Playwright creates and
+    removes itself, and each page gets its own browser context, so no state (cookies, the
+    stored light/dark choice) carries over from one test to the next.
+    """
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's browser with 'apt-get install chromium'",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

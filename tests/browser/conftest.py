@@ -24,17 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOC_PATH = REPO_ROOT / "_toc.yml"
 CONFIG_PATH = REPO_ROOT / "_config.yml"
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright never downloads a browser here
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 # A phone (an iPhone 12-15 is 390 CSS pixels wide).
 PHONE_VIEWPORT = {"width": 390, "height": 844}
@@ -128,31 +117,6 @@ def base_url(built_html: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the whole session.
-
-    ``launch`` starts Chromium on a new, empty user data directory that Playwright creates and
-    removes itself, and each page gets its own browser context, so no state (cookies, the
-    stored light/dark choice) carries over from one test to the next.
-    """
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's browser with 'apt-get install chromium'",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @dataclass

@@ -301,23 +301,17 @@ def test_feedback_links_and_maths_work_offline(week):
 
 
 @pytest.mark.browser
-def test_feedback_maths_renders_offline_in_a_browser(week, tmp_path):
-    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-                     if Path(p).exists()), None)
-    if chromium is None:
-        pytest.skip("no Chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_feedback_maths_renders_offline_in_a_browser(week, browser):
     page_path = week.course.feedback("bob", PILOT) / f"{PILOT}.html"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium)
-        context = browser.new_context(offline=True)
+    context = browser.new_context(offline=True)
+    try:
         page = context.new_page()
         page.goto(page_path.as_uri())
         page.wait_for_selector("mjx-container svg", timeout=60_000)
         rendered = page.locator("mjx-container").count()
         raw = page.locator("text=\\approx").count()
-        browser.close()
+    finally:
+        context.close()
     assert rendered > 5 and raw == 0
 
 
