@@ -166,9 +166,7 @@ def print_book_pdf() -> None:
     say(f"printed the book in {time.perf_counter() - started:.0f} s: {BOOK_PDF}")
 
 
-# loadgroup: a file's tests share one worker (tests/conftest.py), except where a test names its
-# own group, as the end-to-end grading does per assignment.
-PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup"]
+PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]
 
 
 def test(quick: bool = False) -> None:

@@ -159,17 +159,6 @@ def difference_atol():
     return lambda f_value: 1e-9 * (1.0 + float(np.sum(np.abs(f_value))))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (run.py), a file's tests stay on one xdist worker, so a
-    module-scoped fixture (a graded class) runs once, unless a test names a group of its own:
-    the end-to-end tests form one group per assignment, so that its gradings spread over the
-    workers. (Runs before xdist's hook, which reads the groups.)"""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 # The built book the tests read: `python3 run.py book` writes _build/html. SOFTMAX_COURSE_HTML
 # points the tests at another build (one made with `jupyter-book build . --path-output DIR`).
 BUILD_HTML = Path(

@@ -59,48 +59,27 @@ def _student_id(assignment: str, student: Student) -> str:
     return f"e2e-{assignment}-{student.name}"
 
 
-class _GradedOnDemand(dict):
-    """Assignment -> (course, completed `grade` command), graded the first time it is asked for.
-
-    Each assignment's tests form one xdist group (``_by_assignment``), so the nine gradings
-    are spread over the xdist workers instead of running one after the other on one of them.
-    """
-
-    def __init__(self, course, grading_env) -> None:
-        super().__init__()
-        self.course = course
-        self.grading_env = grading_env
-
-    def __missing__(self, assignment: str):
+@pytest.fixture(scope="module")
+def graded_courses(released_course, grading_env):
+    """Assignment -> (course, completed `grade` command); each graded with the parallel grader."""
+    course = released_course
+    results = {}
+    for assignment in ASSIGNMENTS:
         students = STUDENTS[assignment]
         for student in students:
-            submit(self.course, assignment, Student(**{**student.__dict__,
-                                                       "name": _student_id(assignment, student)}))
+            submit(course, assignment, Student(**{**student.__dict__,
+                                                  "name": _student_id(assignment, student)}))
         command = [sys.executable, "-m", "softmax_grading", "grade", assignment,
                    "--to", f"grades-{assignment}.csv", "--jobs", "2"]
         for student in students:
             command += ["--student", _student_id(assignment, student)]
-        self[assignment] = (self.course, subprocess.run(
-            command, cwd=self.course.root, env=self.grading_env, capture_output=True, text=True))
-        return self[assignment]
+        results[assignment] = (course, subprocess.run(command, cwd=course.root, env=grading_env,
+                                                      capture_output=True, text=True))
+    return results
 
 
-@pytest.fixture(scope="module")
-def graded_courses(released_course, grading_env):
-    """Assignment -> (course, completed `grade` command); each graded with the parallel grader."""
-    return _GradedOnDemand(released_course, grading_env)
-
-
-def _by_assignment(cases, ids):
-    """Parameters whose first item is the assignment, each in that assignment's xdist group."""
-    return [pytest.param(*case if isinstance(case, tuple) else (case,), id=case_id,
-                         marks=pytest.mark.xdist_group(
-                             f"e2e-{case[0] if isinstance(case, tuple) else case}"))
-            for case, case_id in zip(cases, ids, strict=True)]
-
-
-@pytest.mark.parametrize(("assignment", "student"),
-                         _by_assignment(PAIRS, [_student_id(a, s) for a, s in PAIRS]))
+@pytest.mark.parametrize(("assignment", "student"), PAIRS,
+                         ids=[_student_id(a, s) for a, s in PAIRS])
 def test_scores_per_part(graded_courses, assignment, student):
     course, result = graded_courses[assignment]
     student_id = _student_id(assignment, student)
@@ -121,9 +100,9 @@ def _log_about(result, student_id: str) -> str:
     return result.stdout[-3000:] + "\n".join(errors[-60:])
 
 
-@pytest.mark.parametrize(("assignment", "student"), _by_assignment(
-    [(a, s) for a, s in PAIRS if s.feedback],
-    [_student_id(a, s) for a, s in PAIRS if s.feedback]))
+@pytest.mark.parametrize(("assignment", "student"),
+                         [(a, s) for a, s in PAIRS if s.feedback],
+                         ids=[_student_id(a, s) for a, s in PAIRS if s.feedback])
 def test_feedback_points_at_the_mistake(graded_courses, assignment, student):
     course, _ = graded_courses[assignment]
     page = course.root / "feedback" / _student_id(assignment, student) / assignment
@@ -135,7 +114,7 @@ def test_feedback_points_at_the_mistake(graded_courses, assignment, student):
             f"the feedback for {grade_id} should say {phrase!r}")
 
 
-@pytest.mark.parametrize("assignment", _by_assignment(ASSIGNMENTS, ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_shows_no_tests_or_solutions(graded_courses, assignment):
     course, _ = graded_courses[assignment]
     secrets = leaks.secret_lines(course.root / "solutions" / assignment / f"{assignment}.ipynb")
@@ -149,7 +128,7 @@ def test_feedback_shows_no_tests_or_solutions(graded_courses, assignment):
         assert "BEGIN HIDDEN TESTS" not in page.read_text()
 
 
-@pytest.mark.parametrize("assignment", _by_assignment(ASSIGNMENTS, ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_student_is_in_the_export(graded_courses, assignment):
     course, _ = graded_courses[assignment]
     with open(course.root / f"grades-{assignment}.csv", newline="") as handle:
@@ -162,24 +141,18 @@ def test_every_student_is_in_the_export(graded_courses, assignment):
         assert float(rows[student_id]["score"]) == pytest.approx(expected_total)
 
 
-BROKEN = [(a, s) for a, s in PAIRS if s.raw is not None]
+def test_broken_submission_is_reported_by_name(graded_courses):
+    broken = [(a, s) for a, s in PAIRS if s.raw is not None]
+    if not broken and len(ASSIGNMENTS) < 8:
+        pytest.skip("the selected assignments have no unreadable submission")
+    assert broken, "the pilot must include an unreadable submission"
+    for assignment, student in broken:
+        _, result = graded_courses[assignment]
+        assert result.returncode == 1, "an ungraded submission must make the command fail"
+        assert f"NOT GRADED: {_student_id(assignment, student)}" in result.stdout
 
 
-def test_the_classes_include_an_unreadable_submission():
-    if len(ASSIGNMENTS) < 8:
-        pytest.skip("only some assignments are selected")
-    assert BROKEN, "the pilot must include an unreadable submission"
-
-
-@pytest.mark.parametrize(("assignment", "student"),
-                         _by_assignment(BROKEN, [_student_id(a, s) for a, s in BROKEN]))
-def test_broken_submission_is_reported_by_name(graded_courses, assignment, student):
-    _, result = graded_courses[assignment]
-    assert result.returncode == 1, "an ungraded submission must make the command fail"
-    assert f"NOT GRADED: {_student_id(assignment, student)}" in result.stdout
-
-
-@pytest.mark.parametrize("assignment", _by_assignment(ASSIGNMENTS, ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, assignment):
     """Honest students look honest: no integrity flag, timeout or edited-cell note."""
     course, result = graded_courses[assignment]
@@ -193,9 +166,7 @@ def test_untouched_submissions_raise_no_flags_and_no_timeouts(graded_courses, as
     assert "has changed" not in result.stderr + result.stdout
 
 
-@pytest.mark.xdist_group("e2e-ch01_definition")
 def test_regression_a_cell_claiming_to_be_locked_runs_in_the_sandbox(graded_courses):
-    if "ch01_definition" not in ASSIGNMENTS:
+    if "ch01_definition" not in graded_courses:
         pytest.skip("the pilot assignment is not selected")
-    _ = graded_courses["ch01_definition"]  # grade the class, if this worker has not yet
     assert not Path(CASE_MODULES["ch01_definition"].FORGED_MARKER).exists()
