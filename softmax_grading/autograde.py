@@ -134,7 +134,8 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
             edited = resources.get("softmax_grading", {}).get("edited_locked_cells", [])
             if edited:
                 run.edited_locked_cells[student] = edited
-            cells = json.loads(json.dumps(nb.cells))  # plain data for the workers
+            plain = json.loads(json.dumps(nb))  # plain data for the workers and the writer
+            cells = plain.pop("cells")
             with Gradebook(course.db_url) as gradebook:
                 cell_roles = roles.assign(cells, roles.instructor_cells(gradebook, assignment,
                                                                         notebook))
@@ -145,9 +146,7 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
                 run.skipped.append(student)
                 continue
             jobs.append(GradingJob(student, assignment, notebook, cells, cell_roles,
-                                   release_files, limits, sandboxed, fingerprint,
-                                   {key: json.loads(json.dumps(value))
-                                    for key, value in nb.items() if key != "cells"}))
+                                   release_files, limits, sandboxed, fingerprint, plain))
     return jobs
 
 

@@ -14,13 +14,12 @@ the real sanitize steps, so plain ``nbgrader autograde`` still sanitizes (and th
 
 from __future__ import annotations
 
-import copy
-
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-# (student, assignment, notebook) -> the sanitized notebook the writer is recording.
+# (student, assignment, notebook) -> the sanitized notebook the writer is recording, built for
+# that one record (so nbgrader may change it in place).
 PREPARED: dict[tuple[str, str, str], NotebookNode] = {}
 
 
@@ -31,4 +30,4 @@ class UsePreparedNotebook(NbGraderPreprocessor):
         if key not in PREPARED:
             raise RuntimeError(f"{key}: no prepared notebook; grade with python -m "
                                "softmax_grading grade")
-        return copy.deepcopy(PREPARED[key]), resources
+        return PREPARED[key], resources
