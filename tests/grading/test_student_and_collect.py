@@ -91,7 +91,8 @@ def _grade(course, *arguments):
 
 
 def test_regression_regrading_keeps_manual_scores_and_comments(course):
-    # `nbgrader autograde --force` alone resets every manual score to None.
+    # The course's regrade keeps manual scores and comments (plain `nbgrader autograde
+    # --force` keeps them too, but flags them for marking again: test_instructor_week.py).
     submit(course, PILOT, Student("regrade"))
     _grade(course, "--student", "regrade")
     with Gradebook(course.db_url) as gradebook:
