@@ -23,6 +23,9 @@ pytestmark = pytest.mark.browser
 # LaTeX that MathJax should have replaced. Code blocks are left out of the text checked, so a
 # page may still show LaTeX source as code.
 RAW_LATEX = ("$$", "\\frac", "\\begin{", "\\(", "\\[")
+# Inline maths that Markdown never saw as maths: a "$" and then a TeX command before the next
+# "$" (a paragraph line that starts with "+ " or "- " opens a list and splits a $...$ in two).
+RAW_INLINE_TEX = re.compile(r"\$[^$]{0,80}?\\[A-Za-z]{2,}")
 # Largest acceptable page: its HTML plus every image it shows. A reader on a slow connection
 # waits for all of it; a figure saved at a needlessly high resolution shows up here first.
 PAGE_WEIGHT_BUDGET_BYTES = 5 * 2**20
@@ -47,6 +50,7 @@ def test_maths_is_typeset(docname: str, load_page: Callable) -> None:
     """MathJax typeset every formula: no raw LaTeX in the text and no MathJax error boxes."""
     visit = load_page(docname)
     raw = [token for token in RAW_LATEX if token in visit.article_text]
+    raw += [match.group(0)[:60] for match in RAW_INLINE_TEX.finditer(visit.article_text)]
     assert raw == [], f"{docname}: raw LaTeX left in the visible text: {raw}"
     assert visit.untypeset_math == [], f"{docname}: maths not typeset: {visit.untypeset_math}"
     assert visit.math_errors == [], f"{docname}: MathJax errors: {visit.math_errors}"
