@@ -23,6 +23,7 @@ perceptually ordered and colour-blind friendly as well.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -167,9 +168,13 @@ def course_style() -> Iterator[None]:
 def _use_sharp_inline_figures() -> None:
     """In a Jupyter kernel with the inline backend, send figures as :data:`INLINE_FIGURE_FORMAT`.
 
-    Outside Jupyter (no inline backend loaded) this does nothing and imports nothing.
+    matplotlib imports the inline backend only when the session's first figure is made, so
+    before that a kernel is recognised by the backend ipykernel puts in ``MPLBACKEND`` (without
+    this, a notebook's first figure drawn inside :func:`course_style` was sent at 1x). Outside
+    Jupyter (no inline backend named or loaded) this does nothing and imports nothing.
     """
-    if "matplotlib_inline.backend_inline" not in sys.modules:
+    inline = "matplotlib_inline.backend_inline"
+    if inline not in sys.modules and os.environ.get("MPLBACKEND") != f"module://{inline}":
         return
     from IPython import get_ipython
     from matplotlib_inline.backend_inline import set_matplotlib_formats

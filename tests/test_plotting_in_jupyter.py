@@ -47,3 +47,19 @@ def test_figures_are_sent_at_twice_their_nominal_resolution():
     shown = output.metadata["image/png"]
     assert pixel_width // 2 == shown["width"] and pixel_height // 2 == shown["height"]
     assert shown["width"] <= MAX_FIGURE_WIDTH * FIGURE_DPI  # fits the book's column
+
+
+def test_a_notebooks_first_figure_drawn_in_the_style_is_sent_at_twice_its_resolution():
+    # matplotlib loads the inline backend only when the first figure is made; course_style()
+    # used to look for that module before any figure existed, so the first figure of a chapter
+    # drawn by hand inside it was sent at 1x (chapters 2, 4, 6, 7, 8 and 9).
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import matplotlib.pyplot as plt\nimport softmax_course as sc",
+        "with sc.course_style():\n    fig, ax = plt.subplots()\n    ax.plot([1, 2])\nplt.show()",
+    )]
+    nbclient.NotebookClient(notebook, timeout=120).execute()
+    (output,) = [o for o in notebook.cells[1].outputs if o.output_type == "display_data"]
+    assert "width" in output.metadata.get("image/png", {}), "the first figure was sent at 1x"
