@@ -143,3 +143,23 @@ def test_proofs_follow_one_convention_collapsed(built_html: Path) -> None:
         if count:
             always_open[page.name] = count
     assert always_open == {}, f"proofs shown open instead of collapsed: {always_open}"
+
+
+def test_every_chapter_figure_is_sent_at_twice_its_shown_width(built_html: Path) -> None:
+    # A retina PNG carries its nominal size, which myst-nb writes as the image's CSS width; a
+    # figure sent at 1x has none and is shown at its pixel width, blurry on phones and HiDPI.
+    import struct
+
+    blurry = []
+    for page in chapter_pages(built_html):
+        html = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<img [^>]*>", html):
+            source = re.search(r'src="(\.\./_images/[^"]+\.png)"', tag)
+            if not source:
+                continue
+            png = (page.parent / source.group(1)).read_bytes()
+            pixel_width = struct.unpack(">I", png[16:20])[0]  # the PNG's IHDR chunk
+            shown = re.search(r'style="width: (\d+)px', tag)
+            if not shown or pixel_width < 2 * int(shown.group(1)) - 1:
+                blurry.append(f"{page.name}: {source.group(1)} ({pixel_width} px wide)")
+    assert blurry == [], f"figures below 2x resolution: {blurry}"
