@@ -1,5 +1,5 @@
 // Marks every box that scrolls sideways and has more to show on one side: display maths,
-// code cells and their outputs. course.css fades such a box out on that side, so a reader
+// code cells and their outputs, and the table of chapter 8's step-through. course.css fades such a box out on that side, so a reader
 // sees that there is more, also on phones, where scrollbars stay hidden until touched.
 "use strict";
 
@@ -9,6 +9,7 @@
     "div.highlight pre",
     "div.cell_output .output",
     "div.cell_output pre",
+    ".online-softmax-stepper .oss-scroll",
   ].join(", ");
 
   function mark(box) {
