@@ -1,17 +1,23 @@
 """Numerically stable softmax, log-softmax and log-sum-exp, plus the naive softmax they replace.
 
-All three stable functions share one idea: subtract the slice maximum ``m`` before
-exponentiating. Softmax is invariant to adding a constant to every logit, and after the shift
-every exponent is ``<= 0``, so ``exp`` cannot overflow, and the largest term is exactly
-``exp(0) = 1``, so the sum cannot underflow to zero either.
+All three stable functions share one idea: shift every slice by a constant before
+exponentiating, chosen from the slice maximum ``m``. Softmax is invariant to adding a constant to
+every logit, so the shift can keep ``exp`` from overflowing and the sum from underflowing to zero.
 
-The shared helper ``_shift`` has a fast path (no mask and a finite maximum in every slice, checked
-on the reduced array only) that does one max, one subtraction into a buffer it owns and nothing
-else; everything about masks, infinities and NaN lives in ``_shift_edge_cases``.
+``log_softmax`` and ``logsumexp`` subtract ``m`` itself (``_shift``): the largest term is then
+exactly ``exp(0) = 1``, which ``log1p`` needs. ``softmax`` shifts by the constant that loses nothing
+(``_lossless_shift``): rounding ``x - m`` costs up to ``|x - m|`` ulps in the probability, so it
+exponentiates the logits as they are when they cannot overflow, and otherwise subtracts an integer
+for which ``x - c`` is exact. It is then as accurate as ``exp`` itself and one pass cheaper.
+
+The fast paths (no mask and a finite maximum in every slice, checked on the reduced array only) do
+one max, at most one subtraction into a buffer the function owns and nothing else; everything
+about masks, infinities and NaN lives in ``_shift_edge_cases``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -83,13 +89,9 @@ def _shift(z, axes, temperature, mask, owned, *, find_top=False) -> _Shifted:
             top_index = np.argmax(z, axis=axes, keepdims=True)  # (..., 1, ...); NaN counts as max
             # z[top_index] is the 1-D case without take_along_axis's index building
             x_max = z[top_index] if z.ndim == 1 else np.take_along_axis(z, top_index, axis=axes)
-        else:  # np.maximum.reduce is np.max without its Python-level dispatch
-            x_max = np.maximum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
-        # One cheap test on the reduced array: the sum of the maxima is finite only if every
-        # maximum is (a NaN or an infinity makes it NaN or infinite; inf + -inf is NaN, with an
-        # "invalid" warning). If the sum overflows we merely take the general path below, which
-        # is correct for finite input too.
-        if math.isfinite(np.add.reduce(x_max, axis=None)):
+        else:
+            x_max = _slice_maxima(z, axes, None)
+        if _all_finite(x_max):
             # Subtracting first and dividing by T after (rather than max(x / T)) means x / T
             # cannot overflow for a tiny T: (x - m) / T <= 0 can only overflow to -inf, whose exp
             # is the exact limit 0. (So can x - m, for a slice spanning more than the largest
@@ -99,8 +101,76 @@ def _shift(z, axes, temperature, mask, owned, *, find_top=False) -> _Shifted:
                 shifted /= temperature
             return _Shifted(shifted, x_max, True, top_index)
     else:
-        x_max = np.maximum.reduce(z, axis=axes, keepdims=True, initial=-np.inf, where=mask)
+        x_max = _slice_maxima(z, axes, mask)
     return _Shifted(_shift_edge_cases(z, temperature, mask, x_max, owned), x_max, False, None)
+
+
+def _slice_maxima(z, axes, mask):
+    """The largest unmasked entry of every slice, reduced axes kept with size 1 (-inf for an
+    all-masked slice). ``np.maximum.reduce`` is ``np.max`` without its Python-level dispatch."""
+    if mask is None:
+        return np.maximum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
+    return np.maximum.reduce(z, axis=axes, keepdims=True, initial=-np.inf, where=mask)
+
+
+def _all_finite(x_max):
+    """Whether every slice maximum is finite, by one cheap test on the reduced array: their sum
+    is finite only if every one is (a NaN or an infinity makes it NaN or infinite; inf + -inf is
+    NaN, with an "invalid" warning the callers silence). If the sum overflows, the callers merely
+    take their general path, which is correct for finite input too."""
+    return math.isfinite(np.add.reduce(x_max, axis=None))
+
+
+def _lossless_shift(x_max, temperature, slice_size):
+    r"""The constant ``c`` per slice (reduced axes kept) that ``softmax`` exponentiates
+    ``(x - c) / T`` with: no overflow, a largest weight that cannot underflow, and for ``T = 1``
+    no rounding in ``x - c`` wherever the probability is a normal number. ``None`` when some
+    maximum is not finite (the edge cases). One slice gets a Python float, and no shift at all
+    the float 0.0: at 10^4 entries, array arithmetic on one number would cost a fifth of the
+    softmax.
+
+    With ``L = log(largest float) - log(K) - 1`` (``K`` entries per slice), exponents up to ``L``
+    leave the sum of the ``K`` weights finite, and
+
+    * ``0 <= m <= L``: ``c = 0``. The logits are exponentiated as they are, with no rounding
+      before ``exp``, and the largest weight is :math:`e^m \ge 1`.
+    * ``m < 0`` (``T = 1``): ``c = ceil(m)``, an integer with ``x <= m <= c <= 0``. Then
+      ``|x - c| <= |x|`` and ``x - c`` lies on the grid of ``x`` (a multiple of its ulp, which
+      divides every integer below 2^53), so it is exact. The largest weight is
+      :math:`e^{m - c} > e^{-1}`.
+    * ``m > L`` (``T = 1``): ``c = ceil(m - L)``, so the largest exponent is between ``L - 1``
+      and ``L``. For ``x >= c``, ``0 <= x - c <= x`` is exact by the same argument; every other
+      ``x`` has a probability below :math:`e^{1 - L}`, at the bottom of the normal range.
+    * ``T != 1``: ``(x - c) / T`` rounds anyway, so ``c = 0`` when ``0 <= m / T <= L`` (one
+      rounding, in ``x / T``) and otherwise ``c = m``, whose largest weight is exactly 1.
+    """
+    largest_exponent = _log_largest(x_max.dtype) - math.log(slice_size) - 1.0
+    if x_max.size == 1:
+        m = x_max.item()
+        if not math.isfinite(m):
+            return None
+        if temperature != 1.0:
+            return 0.0 if 0.0 <= m / temperature <= largest_exponent else m
+        if m < 0.0:
+            return float(math.ceil(m))
+        return float(math.ceil(max(m - largest_exponent, 0.0)))
+    if not _all_finite(x_max):
+        return None
+    if temperature != 1.0:
+        scaled = x_max / temperature
+        unshifted = (scaled >= 0.0) & (scaled <= largest_exponent)
+        shift = np.where(unshifted, 0.0, x_max).astype(x_max.dtype, copy=False)
+    else:
+        shift = np.where(x_max < 0.0, np.ceil(x_max),
+                         np.ceil(np.maximum(x_max - largest_exponent, 0.0)))
+    return shift if shift.any() else 0.0
+
+
+@functools.cache
+def _log_largest(dtype):
+    """log of the largest finite value of a float dtype (computed in it: long double's largest
+    value does not fit a Python float)."""
+    return float(np.log(np.finfo(dtype).max))
 
 
 def _to_output_dtype(values, output_dtype):
@@ -279,10 +349,14 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     .. math::
 
         \operatorname{softmax}(x)_i = \frac{e^{x_i / T}}{\sum_j e^{x_j / T}}
-                                   = \frac{e^{(x_i - m)/T}}{\sum_j e^{(x_j - m)/T}},
-        \qquad m = \max_j x_j,
+                                   = \frac{e^{(x_i - c)/T}}{\sum_j e^{(x_j - c)/T}}
 
-    the second form being the one computed (its exponents are :math:`\le 0`). As
+    for any constant :math:`c`. The one computed is chosen from the slice maximum
+    :math:`m = \max_j x_j` so that nothing overflows and nothing is lost: :math:`c = 0` when
+    :math:`e^{m/T}` times the slice length cannot overflow (the logits are exponentiated as they
+    are), otherwise an integer near :math:`m` for which :math:`x_i - c` is exact. Subtracting
+    :math:`m` itself, as SciPy does, rounds :math:`x_i - m` and costs up to :math:`|x_i - m|`
+    ulps in the probability; this way the error is that of ``exp``, a few ulps. As
     :math:`T \to 0^+` the result tends to the uniform distribution over the arg-max entries (ties
     share the mass equally); as :math:`T \to \infty` it tends to the uniform distribution.
 
@@ -311,14 +385,31 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     z, output_dtype, owned, axes, temperature, mask = _prepare(x, axis, temperature, where)
     if z.size == 0:
         return np.empty(z.shape, output_dtype)[()]
+    x_max = _slice_maxima(z, axes, mask)
     with np.errstate(**_QUIET):
-        shifted, _, exact, _ = _shift(z, axes, temperature, mask, owned)
-        probabilities = np.exp(shifted, out=shifted)  # same shape as x
+        # None unless every slice has a finite maximum: no unmasked +inf or NaN, some mass.
+        shift = _lossless_shift(x_max, temperature, z.size // x_max.size)
+        exact = shift is not None
+        if exact:
+            buffer = z if owned else np.empty_like(z)
+            no_shift = type(shift) is float and shift == 0.0  # cheaper than np.any on a float
+            shifted = z if no_shift else np.subtract(z, shift, out=buffer)
+            if temperature != 1.0:
+                shifted = np.divide(shifted, temperature, out=buffer)
+            probabilities = np.exp(shifted, out=buffer)  # same shape as x
+            if mask is not None:
+                # After exp, so that the caller's z is never written; a masked +inf or NaN,
+                # whose exp is inf or NaN, gets weight 0 like any masked entry. The result is
+                # then the same as with -inf at the masked entries, bit for bit.
+                np.copyto(probabilities, 0.0, where=np.logical_not(mask))
+        else:
+            shifted = _shift_edge_cases(z, temperature, mask, x_max, owned)
+            probabilities = np.exp(shifted, out=shifted)
     # No log here, so no cancellation to avoid: each probability is a weight over a normalizer
-    # in [1, K], both with a relative error of a few ulp.
+    # with a relative error of a few ulp.
     normalizer = np.add.reduce(probabilities, axis=axes, keepdims=True)  # (..., 1, ...)
     if exact:
-        probabilities /= normalizer  # normalizer >= 1: the max entry contributes exp(0) = 1
+        probabilities /= normalizer  # normalizer > 1/e: see _lossless_shift
     else:
         # Empty-mass slices (normalizer 0) keep their zeros; NaN slices are already all NaN.
         np.divide(probabilities, normalizer, out=probabilities, where=normalizer > 0)

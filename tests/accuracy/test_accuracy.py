@@ -7,22 +7,29 @@ float32 error that is a few 2^-13 of a float16 ulp):
 * log_softmax and logsumexp: ``d = x - m`` is exact when it matters, the normalizer
   ``log1p(S)`` has the relative error of ``exp``, the sum and ``log1p``, and the final
   subtraction or addition rounds once: 2 ulps.
-* softmax: ``exp(fl(x - m))`` is also off by the rounding of ``x - m`` itself, an absolute error
-  of at most ``|x - m| u / 2`` in the exponent and so a relative error of the same size in the
-  probability (the relative condition number of softmax in its logits is about ``|x_i|``, so any
-  method that rounds its input is bound by it). Adding ``exp``'s own error (0.65 ulp for NumPy's
-  float64 ``exp``, 2.2 for its float32 ``exp``, measured), the sum and the division: 6 ulps plus
-  ``max |x - m|`` ulps (an ulp is between u and 2u of the value).
+* softmax: ``x - c`` is exact wherever the probability is a normal number (``c`` is 0 or an
+  integer, ``stable._lossless_shift``), so the error is ``exp``'s own (0.65 ulp for NumPy's
+  float64 ``exp``, 2.2 for its float32 ``exp``, measured) in the weight and again, averaged, in
+  the normalizer, plus the sum and the division: 6 ulps. Subtracting the maximum itself, as SciPy
+  does, would add the rounding of ``x - m``: up to ``|x - m| u / 2`` in the exponent, so the same
+  relative error in the probability (438 ulps at scale 100 in float64).
 * sigmoid: float64 keeps ``exp``'s error and one division, 1.5 ulps; float32 and float16 are
   computed in float64 and rounded once, 0.51 ulp.
 
-The comparison with SciPy allows ours 0.1 ulp more than SciPy's for float64 sigmoid only: SciPy's
-``expit`` calls the C library's ``exp`` (0.5 ulp), NumPy's float64 ``exp`` is off by up to 0.65.
+The comparison with SciPy allows ours a little more than SciPy's in two places, where SciPy's
+method is exact by the luck of the inputs and ours pays ``exp``'s own error:
+
+* float64 sigmoid, 0.1 ulp: SciPy's ``expit`` calls the C library's ``exp`` (0.5 ulp), NumPy's
+  float64 ``exp`` is off by up to 0.65;
+* softmax, 1.25 ulps: where ``x - m`` happens to be exact (logits within a factor 2 of each
+  other near the overflow limits, multiples of 1/64, ties at the maximum), SciPy's largest weight
+  is ``exp(0) = 1`` exactly and its normalizer is nearly exact, while ours exponentiates ``x`` and
+  the largest weight carries ``exp``'s error into every probability. Where ``x - m`` rounds, the
+  same comparison goes the other way by up to a factor of 200 (see the README's table).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from accuracy_data import DTYPES, FAMILIES, FUNCTIONS, OURS, SCIPY, load, max_errors, max_ulp_error
 
@@ -30,13 +37,16 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 CASES = load()
 
+# How many ulps more than SciPy's error ours may have on a family (see the module docstring).
+SLACK_OVER_SCIPY = {("sigmoid", "float64"): 0.1, ("softmax", "float32"): 1.25,
+                    ("softmax", "float64"): 1.25}
 
-def _bound(function: str, dtype: str, logits: np.ndarray) -> float:
+
+def _bound(function: str, dtype: str) -> float:
     if dtype == "float16":
         return 0.6
     if function == "softmax":
-        with np.errstate(over="ignore"):  # a spread beyond the float range: no bound
-            return 6.0 + float(np.max(logits) - np.min(logits))
+        return 6.0
     if function == "sigmoid":
         return 1.5 if dtype == "float64" else 0.51
     return 2.0
@@ -49,7 +59,7 @@ def test_error_is_within_the_analysed_bound(function, family):
         for dtype in case.dtypes:
             logits = case.logits.astype(dtype)
             error = max_ulp_error(OURS[function](logits), *case.reference(function), dtype)
-            assert error <= _bound(function, dtype, case.logits), (
+            assert error <= _bound(function, dtype), (
                 f"{function} in {dtype} on a row of {family!r}: {error:.3g} ulps"
             )
 
@@ -60,7 +70,7 @@ def test_no_worse_than_scipy_on_any_family():
         for family in FAMILIES:
             for dtype in DTYPES:
                 key = (function, family, dtype)
-                slack = 0.1 if (function, dtype) == ("sigmoid", "float64") else 0.0
+                slack = SLACK_OVER_SCIPY.get((function, dtype), 0.0)
                 assert ours[key] <= scipy_errors[key] + slack, (key, ours[key], scipy_errors[key])
 
 
