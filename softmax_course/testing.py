@@ -74,6 +74,7 @@ import hashlib
 import importlib
 import inspect
 import linecache
+import numbers
 import pkgutil
 import re
 import sys
@@ -93,6 +94,7 @@ __all__ = [
     "check_answer",
     "check_choice",
     "check_number",
+    "check_option",
     "compare",
     "delegated_calls",
     "expect",
@@ -102,6 +104,9 @@ __all__ = [
     "peak_memory",
     "quiet",
 ]
+
+# What the visible test of an answer prints when it passes (it cannot check the value).
+_GRADED_LATER = "Only the form is checked here: its value is graded after you submit."
 
 # Tolerances for comparing a student's float result with the reference. They
 # are loose enough for any reasonable order of operations (the student may sum
@@ -513,6 +518,20 @@ def check_answer(
     )
 
 
+def _is_option(value: Any, option: Any) -> bool:
+    """Whether `value` is `option`: the same text, or the same single number (2 and 2.0 alike).
+
+    Compared with the built-in types' own equality, so neither an array (whose ``==`` gives an
+    array) nor a subclass that redefines ``==`` can match by accident or on purpose.
+    """
+    if isinstance(option, str):
+        return isinstance(value, str) and str.__eq__(value, option) is True
+    if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(
+            value, (numbers.Real, np.integer, np.floating)):
+        return False
+    return float(value) == float(option)
+
+
 def check_choice(
     value: Any, expected: Any, *, name: str, options: Iterable[Any], hint: str = ""
 ) -> None:
@@ -520,10 +539,10 @@ def check_choice(
     options = list(options)
     hint_text = f"\nHint: {hint}" if hint else ""
     expect(
-        value in options,
-        f"`{name}` should be one of {options!r}, but it is {value!r}.{hint_text}",
+        any(_is_option(value, option) for option in options),
+        f"`{name}` should be one of {options!r}, but it is {_describe_value(value)}.{hint_text}",
     )
-    expect(value == expected, f"`{name}` is not the right choice.{hint_text}")
+    expect(_is_option(value, expected), f"`{name}` is not the right choice.{hint_text}")
 
 
 def check_number(
@@ -572,8 +591,51 @@ def check_number(
         expect(np.all(numbers >= low), f"`{name}` cannot be below {low:g}.{reason}")
     if high is not None:
         expect(np.all(numbers <= high), f"`{name}` cannot be above {high:g}.{reason}")
-    print(f"`{name}` has the right form ({wanted}).\n"
-          "Only the form is checked here: its value is graded after you submit.")
+    print(f"`{name}` has the right form ({wanted}).\n{_GRADED_LATER}")
+
+
+def check_option(value: Any, *, name: str, options: Iterable[Any]) -> None:
+    """The visible test of a multiple-choice answer: it is one of `options`, never which.
+
+    Parameters
+    ----------
+    value : object
+        The student's answer, such as ``sharper_answer``.
+    name : str
+        The answer's variable name, as the messages show it.
+    options : iterable
+        The choices the question offers: strings, or numbers (then ``2`` and ``2.0`` are
+        the same choice).
+
+    Raises
+    ------
+    CheckFailure
+        If `value` is missing (still ``...``) or is not one of `options` (an array, a
+        string where a number is asked, ...); the message lists the options.
+
+    Notes
+    -----
+    On success it prints that only the form was checked: which option is right is graded
+    after submission, by :func:`check_choice` in the hidden test.
+
+    Examples
+    --------
+    >>> from softmax_course import testing
+    >>> testing.check_option("b", name="sharper_answer", options=("a", "b"))
+    `sharper_answer` is one of the options ('a' or 'b').
+    Only the form is checked here: its value is graded after you submit.
+    >>> testing.check_option("c", name="sharper_answer", options=("a", "b"))
+    Traceback (most recent call last):
+    ...
+    softmax_course.testing.CheckFailure: `sharper_answer` should be 'a' or 'b', but it is 'c'.
+    """
+    options = list(options)
+    offered = " or ".join(repr(option) for option in options)
+    expect(value is not Ellipsis and value is not None,
+           f"`{name}` has no answer yet.\nReplace the `...` with {offered}.")
+    expect(any(_is_option(value, option) for option in options),
+           f"`{name}` should be {offered}, but it is {_describe_value(value)}.")
+    print(f"`{name}` is one of the options ({offered}).\n{_GRADED_LATER}")
 
 
 def expect_raises(

@@ -821,6 +821,43 @@ def test_check_number_checks_the_form_and_says_the_value_is_graded_later(capsys)
         assert _flat(phrase) in _flat(str(failure.value))
 
 
+def test_check_option_checks_the_choice_is_offered_and_says_it_is_graded_later(capsys):
+    testing.check_option("a", name="sharper_answer", options=("a", "b"))
+    printed = capsys.readouterr().out
+    assert "Only the form is checked here: its value is graded after you submit." in printed
+    assert "'a' or 'b'" in printed  # the options, never which one is right
+    for number in (2, 2.0, np.float32(2.0), np.int64(2), 0.5):
+        testing.check_option(number, name="sharper_t_answer", options=(0.5, 2))
+    failures = {
+        "has no answer yet.\nReplace the `...` with 0.5 or 2.": ...,
+        "should be 0.5 or 2, but it is '0.5'": "0.5",
+        "should be 0.5 or 2, but it is a float64 array of shape (2,)": np.array([0.5, 2.0]),
+        "should be 0.5 or 2, but it is True": True,
+        "should be 0.5 or 2, but it is 1": 1,
+        "should be 0.5 or 2, but it is a list of 1 items": [0.5],
+    }
+    for phrase, value in failures.items():
+        with pytest.raises(testing.CheckFailure) as failure:  # readable, never a raw ValueError
+            testing.check_option(value, name="sharper_t_answer", options=(0.5, 2))
+        assert _flat(phrase) in _flat(str(failure.value))
+    with pytest.raises(testing.CheckFailure, match="should be 'a' or 'b', but it is 'B'"):
+        testing.check_option("B", name="sharper_answer", options=("a", "b"))
+
+
+def test_a_choice_is_compared_as_plain_text_or_a_plain_number():
+    class AlwaysEqual(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    with pytest.raises(testing.CheckFailure, match="not the right choice"):
+        testing.check_choice(AlwaysEqual("a"), "b", name="sharper_answer", options=("a", "b"))
+    with pytest.raises(testing.CheckFailure, match="should be one of"):
+        testing.check_choice(np.array([0.5]), 0.5, name="sharper_t_answer", options=(0.5, 2))
+    testing.check_choice(np.float64(0.5), 0.5, name="sharper_t_answer", options=(0.5, 2))
+
+
 def test_expect_raises_names_what_happened_instead():
     def checks_its_temperature(z, T):
         if T <= 0:
