@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -15,6 +16,9 @@ SOLUTIONS = REPO_ROOT / "solutions"
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
 CHAPTERS = sorted((REPO_ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 POINTS_IN_TEXT = re.compile(r"\((\d+(?:\.\d+)?) points?[,)]")
+ANSWER_VARIABLE = re.compile(r"^(\w+_answer)\s*=", re.M)
+# The visible tests of short answers: they check the form and say the value is graded later.
+FORM_CHECKS = {"check_number", "check_option"}
 
 
 def _cells(assignment: str):
@@ -78,3 +82,31 @@ def test_points_are_stated_and_add_up(assignment):
     stated = [float(x) for c, m in cells if c.cell_type == "markdown" and not m
               for x in POINTS_IN_TEXT.findall(c.source)]
     assert stated, "each part states its points, e.g. '(2 points)'"
+
+
+def _form_checked(visible_code: str) -> set[str]:
+    """The variables that `visible_code` passes to testing.check_number or check_option."""
+    return {call.args[0].id for call in ast.walk(ast.parse(visible_code))
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and call.func.attr in FORM_CHECKS and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "testing" and call.args
+            and isinstance(call.args[0], ast.Name)}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_short_answer_has_a_visible_form_check(assignment):
+    """A wrong value must not pass its visible test silently (issue 11): the visible test of
+    every `*_answer` checks its form with check_number or check_option, which say so."""
+    cells = _cells(assignment)
+    answers = {name for cell, meta in cells
+               if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code"
+               for name in ANSWER_VARIABLE.findall(cell.source)}
+    checked = set()
+    for cell, meta in cells:
+        if meta.get("grade") and cell.cell_type == "code":
+            checked |= _form_checked(cell.source.split("### BEGIN HIDDEN TESTS")[0])
+    assert answers, "no *_answer variables found"
+    missing = sorted(answers - checked)
+    assert not missing, (
+        f"{', '.join(missing)}: give each a visible test with testing.check_number (numbers) or "
+        "testing.check_option (choices), before the hidden tests")

@@ -140,6 +140,13 @@ STUDENTS = [
         feedback={"ratio_test": "only z_i - z_j is left", "dof_test": "changes nothing",
                   "sharper_test": "compare the gaps between the logits"},
     ),
+    # The visible test of a choice names the options, and a value that is none of them.
+    Student(
+        "choice_not_offered",
+        answers={"sharper_impl": 'sharper_answer = "B"'},
+        scores={"sharper_test": 0},
+        feedback={"sharper_test": "`sharper_answer` should be 'a' or 'b', but it is 'B'."},
+    ),
     Student("not_json", raw='{"cells": [ this is not JSON'),
     Student("exploring", edit=_explore),
     # Cell metadata is the student's to edit: the gradebook decides which cells are trusted.

@@ -201,6 +201,14 @@ STUDENTS = [
         feedback={"sharper_test": "multiplies every logit gap by 1/T",
                   "entropy_value_test": "nats, not bits"},
     ),
+    # An array is not one of the offered numbers: a readable failure, not NumPy's ValueError.
+    Student(
+        "choice_as_an_array",
+        answers={"sharper_impl": "sharper_t_answer = np.array([0.5])"},
+        scores={"sharper_test": 0},
+        feedback={"sharper_test": "`sharper_t_answer` should be 0.5 or 2, but it is a float64 "
+                                  "array of shape (1,)."},
+    ),
     Student(
         "gumbel_exponential_noise",
         answers={"gumbel_max_impl": GUMBEL_EXPONENTIAL_NOISE},

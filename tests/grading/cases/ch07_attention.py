@@ -185,6 +185,14 @@ STUDENTS = [
         scores={"max_weight_test": 0},
         feedback={"max_weight_test": "give one key the largest score"},
     ),
+    # The odds e^(2g) / 7 instead of a weight: the visible test's range catches it.
+    Student(
+        "max_weight_as_odds",
+        answers={"max_weight_impl": "max_weight_answer = np.exp(6.0) / 7"},
+        scores={"max_weight_test": 0},
+        feedback={"max_weight_test": "`max_weight_answer` cannot be above 1. An attention "
+                                     "weight is a probability."},
+    ),
     # A corrupted file is reported by name and does not stop the batch.
     Student("not_json", raw='{"cells": [ this is not JSON'),
 ]

@@ -103,4 +103,15 @@ STUDENTS = [
         feedback={"tau_test": "support size first",
                   "temperature_test": "two largest logits matter"},
     ),
+    # Signs flipped: the visible tests' ranges catch both.
+    Student(
+        "answers_of_the_wrong_sign",
+        answers={"tau_impl": "tau_answer = (1 - 2.0 - 1.3) / 2",
+                 "temperature_impl": "temperature_answer = 1.1 - 2.75"},
+        scores={"tau_test": 0, "temperature_test": 0},
+        feedback={"tau_test": "`tau_answer` cannot be below 1. The largest logit, 2.0, keeps "
+                              "the probability 2.0 - tau, which lies in (0, 1].",
+                  "temperature_test": "`temperature_answer` cannot be below 0. A temperature "
+                                      "is positive."},
+    ),
 ]
