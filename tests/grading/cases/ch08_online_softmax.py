@@ -1,4 +1,5 @@
-"""Synthetic students for chapter 8 (online softmax, blocked softmax, tiled attention).
+"""Synthetic students for chapter 8 (online softmax, blocked softmax, tiled attention and
+its backward pass).
 
 Each student makes one mistake that real classes make. Autograded cells not listed in `scores`
 must get full points (or 0 for `based_on="blank"`).
@@ -84,6 +85,149 @@ def online_update(m, d, block):
     return updated.max, updated.normalizer
 '''
 
+# Part 4. Forgets D: dS = P * dP. dV is right, dQ and dK are not.
+FORGOT_DELTA = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    shift = np.where(np.isneginf(lse), 0.0, lse)[:, None]
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for start in range(0, k.shape[0], block_k):
+        stop = min(start + block_k, k.shape[0])
+        s = q @ k[start:stop].T * scale
+        if mask is not None:
+            s = np.where(mask[:, start:stop], s, -np.inf)
+        p = np.exp(s - shift)
+        dv[start:stop] = p.T @ d_out
+        ds = p * (d_out @ v[start:stop].T)
+        dq += ds @ k[start:stop] * scale
+        dk[start:stop] = ds.T @ q * scale
+    return dq, dk, dv
+'''
+
+# D from the tile alone: rowsum(P_J * dP_J) is only part of D_i = rowsum(dO * O) when a row
+# spans several tiles (right when one tile holds every key).
+DELTA_PER_TILE = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    shift = np.where(np.isneginf(lse), 0.0, lse)[:, None]
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for start in range(0, k.shape[0], block_k):
+        stop = min(start + block_k, k.shape[0])
+        s = q @ k[start:stop].T * scale
+        if mask is not None:
+            s = np.where(mask[:, start:stop], s, -np.inf)
+        p = np.exp(s - shift)
+        dv[start:stop] = p.T @ d_out
+        dp = d_out @ v[start:stop].T
+        ds = p * (dp - np.sum(p * dp, axis=1, keepdims=True))
+        dq += ds @ k[start:stop] * scale
+        dk[start:stop] = ds.T @ q * scale
+    return dq, dk, dv
+'''
+
+# Accumulates dK transposed, (d, S), and returns it so: right values, wrong shape.
+DK_TRANSPOSED = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    delta = np.sum(d_out * out, axis=1, keepdims=True)
+    shift = np.where(np.isneginf(lse), 0.0, lse)[:, None]
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.T.shape), np.zeros(v.shape)
+    for start in range(0, k.shape[0], block_k):
+        stop = min(start + block_k, k.shape[0])
+        s = q @ k[start:stop].T * scale
+        if mask is not None:
+            s = np.where(mask[:, start:stop], s, -np.inf)
+        p = np.exp(s - shift)
+        dv[start:stop] = p.T @ d_out
+        ds = p * (d_out @ v[start:stop].T - delta)
+        dq += ds @ k[start:stop] * scale
+        dk[:, start:stop] = q.T @ ds * scale
+    return dq, dk, dv
+'''
+
+# Scales the queries in place to save a copy: right gradients, but the caller's q is changed.
+SCALES_Q_IN_PLACE = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    q *= scale
+    delta = np.sum(d_out * out, axis=1, keepdims=True)
+    shift = np.where(np.isneginf(lse), 0.0, lse)[:, None]
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for start in range(0, k.shape[0], block_k):
+        stop = min(start + block_k, k.shape[0])
+        s = q @ k[start:stop].T
+        if mask is not None:
+            s = np.where(mask[:, start:stop], s, -np.inf)
+        p = np.exp(s - shift)
+        dv[start:stop] = p.T @ d_out
+        ds = p * (d_out @ v[start:stop].T - delta)
+        dq += ds @ k[start:stop] * scale
+        dk[start:stop] = ds.T @ q
+    return dq, dk, dv
+'''
+
+# exp(a - lse) with no guard: a query that may attend nothing has lse = -inf and gets nan.
+UNGUARDED_LSE = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    delta = np.sum(d_out * out, axis=1, keepdims=True)
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for start in range(0, k.shape[0], block_k):
+        stop = min(start + block_k, k.shape[0])
+        s = q @ k[start:stop].T * scale
+        if mask is not None:
+            s = np.where(mask[:, start:stop], s, -np.inf)
+        p = np.exp(s - lse[:, None])
+        dv[start:stop] = p.T @ d_out
+        ds = p * (d_out @ v[start:stop].T - delta)
+        dq += ds @ k[start:stop] * scale
+        dk[start:stop] = ds.T @ q * scale
+    return dq, dk, dv
+'''
+
+# Right values, but P and dS are built whole: only the memory test fails.
+WHOLE_MATRICES = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    scale = 1.0 / np.sqrt(q.shape[1])
+    s = q @ k.T * scale
+    if mask is not None:
+        s = np.where(mask, s, -np.inf)
+    p = np.exp(s - np.where(np.isneginf(lse), 0.0, lse)[:, None])
+    ds = p * (d_out @ v.T - np.sum(d_out * out, axis=1, keepdims=True))
+    return ds @ k * scale, ds.T @ q * scale, p.T @ d_out
+'''
+
+# Saves the course's backward pass under another name, then hides behind it.
+DELEGATING_BACKWARD = '''import softmax_course
+_gradients = softmax_course.flash_attention_backward
+
+def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    return _gradients(q, k, v, out, lse, d_out, block_k=block_k, mask=mask)
+'''
+
+# Honest and right, written another way: tiles of queries as well as of keys, P set only where
+# the score is allowed, dK and dV gathered per tile and stacked at the end. Full marks.
+TILED_BOTH_WAYS = '''def tiled_attention_backward(q, k, v, out, lse, d_out, block_k, mask=None):
+    q, k, v = (np.asarray(a, dtype=float) for a in (q, k, v))
+    tau = 1 / np.sqrt(q.shape[1])
+    D = (d_out * out).sum(axis=1)
+    finite = np.isfinite(lse)
+    dq = np.zeros_like(q)
+    dk_tiles, dv_tiles = [], []
+    for j in range(0, len(k), block_k):
+        kj, vj = k[j:j + block_k], v[j:j + block_k]
+        dk_j, dv_j = np.zeros_like(kj), np.zeros_like(vj)
+        for i in range(0, len(q), 2):
+            rows = slice(i, i + 2)
+            s = q[rows] @ kj.T * tau
+            keep = np.repeat(finite[rows, None], len(kj), axis=1)
+            if mask is not None:
+                keep &= mask[rows, j:j + block_k]
+            p = np.zeros_like(s)
+            p[keep] = np.exp((s - np.where(finite[rows], lse[rows], 0)[:, None])[keep])
+            ds = p * (d_out[rows] @ vj.T - D[rows, None])
+            dq[rows] += tau * ds @ kj
+            dk_j += tau * ds.T @ q[rows]
+            dv_j += p.T @ d_out[rows]
+        dk_tiles.append(dk_j)
+        dv_tiles.append(dv_j)
+    return dq, np.concatenate(dk_tiles), np.concatenate(dv_tiles)
+'''
+
 STUDENTS = [
     Student(
         "unguarded_merge",
@@ -123,6 +267,52 @@ STUDENTS = [
         # course's OnlineSoftmaxState in disguise: that part delegates too.
         scores={"merge_basic": 0, "merge_edge": 0, "blocked_basic": 0, "blocked_robust": 0},
         feedback={"merge_basic": "uses softmax_course.OnlineSoftmaxState"},
+    ),
+    Student(
+        "backward_forgot_delta",
+        answers={"backward_impl": FORGOT_DELTA},
+        scores={"backward_basic": 0, "backward_masked": 0},
+        feedback={"backward_basic": "did you subtract D = rowsum(dO * O)"},
+    ),
+    Student(
+        "backward_delta_per_tile",
+        answers={"backward_impl": DELTA_PER_TILE},
+        scores={"backward_basic": 0, "backward_masked": 0},
+        feedback={"backward_basic": "one number per query for its whole row"},
+    ),
+    Student(
+        "backward_dk_transposed",
+        answers={"backward_impl": DK_TRANSPOSED},
+        scores={"backward_basic": 0, "backward_masked": 0},
+        feedback={"backward_basic": "the dk of tiled_attention_backward returned shape (4, 6)"},
+    ),
+    Student(
+        "backward_scales_q_in_place",
+        answers={"backward_impl": SCALES_Q_IN_PLACE},
+        scores={"backward_masked": 0},
+        feedback={"backward_masked": "changed the arrays it was given as q"},
+    ),
+    Student(
+        "backward_unguarded_lse",
+        answers={"backward_impl": UNGUARDED_LSE},
+        scores={"backward_masked": 0},
+        feedback={"backward_masked": "exp(-inf - (-inf)) is nan: guard that row"},
+    ),
+    Student(
+        "backward_whole_matrices",
+        answers={"backward_impl": WHOLE_MATRICES},
+        scores={"backward_memory": 0},
+        feedback={"backward_memory": "no L x S matrix (P, dP or dS) may be built"},
+    ),
+    Student(
+        "backward_delegating",
+        answers={"backward_impl": DELEGATING_BACKWARD},
+        scores={"backward_basic": 0, "backward_masked": 0, "backward_memory": 0},
+        feedback={"backward_basic": "uses softmax_course.flash_attention_backward"},
+    ),
+    Student(
+        "backward_honest_query_and_key_tiles",
+        answers={"backward_impl": TILED_BOTH_WAYS},
     ),
     Student(
         "wrong_answers",
