@@ -154,7 +154,13 @@ def _lossless_shift(x_max, temperature, slice_size):
         if m < 0.0:
             return float(math.ceil(m))
         return float(math.ceil(max(m - largest_exponent, 0.0)))
-    if not _all_finite(x_max):
+    # Two reductions over the maxima settle the common case (every slice unshifted), and with it
+    # finiteness: a NaN fails every comparison, an infinity the bounds.
+    lowest = np.minimum.reduce(x_max, axis=None).item() / temperature
+    highest = np.maximum.reduce(x_max, axis=None).item() / temperature
+    if 0.0 <= lowest and highest <= largest_exponent:
+        return 0.0
+    if not (math.isfinite(lowest) and math.isfinite(highest)):
         return None
     if temperature != 1.0:
         scaled = x_max / temperature
