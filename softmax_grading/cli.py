@@ -76,11 +76,21 @@ def release(course: Course, assignments: list[str]) -> None:
         print(f"released {assignment}")
 
 
-def collect(course: Course, assignment: str, archive: Path) -> None:
+def collect(course: Course, assignment: str, archive: Path, times: Path | None = None) -> None:
     """Add one LMS download to the assignment's submissions (newest per student wins)."""
-    run = collect_module.collect(course, assignment, archive)
+    run = collect_module.collect(course, assignment, archive, times)
     print(f"collected {run.new_versions} new notebook(s); {len(run.students_updated)} "
           f"student(s) now have a newer submission in submitted/", flush=True)
+    if run.times_updated:
+        print(f"{run.times_updated} notebook(s) collected before now have a known (or "
+              "earlier) submission time", flush=True)
+    for student, entry in run.late_time_unknown.items():
+        print(f"LATE, TIME UNKNOWN: {printable(student)} ({printable(entry)}): "
+              f"{collect_module.LATE_TIME_UNKNOWN}", flush=True)
+    if run.time_unknown:
+        print(f"NOTE: {run.time_unknown} student(s) of this zip have no known submission time "
+              "(nbgrader counts them on time): give the LMS's times with --times FILE, see "
+              "the instructor guide's 'Due dates and late work'", flush=True)
     for name, reason in run.skipped.items():
         print(f"SKIPPED: {printable(name)}: {reason}", flush=True)
     for name in run.unmatched:
@@ -156,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
         step.add_argument("assignment")
     parsers["collect"].add_argument("--zip", type=Path, required=True,
                                     help="the LMS's 'download all submissions' zip")
+    parsers["collect"].add_argument(
+        "--times", type=Path, default=None,
+        help="CSV of submission times: user_id (or student_id) and submitted_at (ISO 8601), "
+             "e.g. from Canvas's Submissions API")
     due = parsers["due"].add_mutually_exclusive_group()
     due.add_argument("date", nargs="?", help="e.g. 2026-12-04T23:59+01:00 (a time zone is "
                                              "required)")
@@ -217,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     assignment = arguments.assignment
     registration.ensure_registered(course, assignment)
     if arguments.step == "collect":
-        collect(course, assignment, arguments.zip.resolve())
+        collect(course, assignment, arguments.zip.resolve(),
+                arguments.times.resolve() if arguments.times else None)
     elif arguments.step == "due":
         due_date(course, assignment, arguments.date, arguments.clear)
         if arguments.date or arguments.clear:  # the late penalties changed

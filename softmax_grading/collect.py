@@ -7,46 +7,80 @@ resubmission (``-1``, ``-2`` before the extension). Here every notebook of
 every batch is read with the course's ``FileNameCollectorPlugin.named_regexp``,
 kept under ``downloaded/<assignment>/history/<student>/``, and the newest one
 of each student becomes ``submitted/<student>/<assignment>/``, with its
-submission time in ``timestamp.txt`` (which nbgrader reads to work out
-lateness). "Newest" is the latest submission time, then the highest
-resubmission number, then the later batch. Nothing collected is ever
-overwritten or deleted, and a batch that brings nothing new changes nothing.
+submission time, when known, in ``timestamp.txt`` (which nbgrader reads to
+work out lateness). Nothing collected is ever overwritten or deleted. The same
+notebook bytes from the same student are one submission, whatever batch or
+zip entry brings them again: a re-downloaded zip adds nothing, and the
+earliest known time of the submission is kept.
 
-The submission time comes from the file name when the pattern has a
-``timestamp`` group, and otherwise from the time stored with the file in the
-zip (Canvas stores the submission time there), read in
-``c.LmsDownload.timezone``. The LMS's user id (Canvas's ``<user id>`` group,
-``lms_user_id`` in the pattern) is stored in the gradebook for the LMS export.
+What Canvas gives: its file names are ``<name>[_LATE]_<user id>_<attachment
+id>_<file name>`` (``LATE`` when Canvas counts the submission late), and every
+entry of its zip carries the moment the zip was built, not the submission
+time. The submission time therefore comes from, in this order
+(:func:`submission_time`, the one rule):
+
+1. a ``timestamp`` group in the file-name pattern, for an LMS that puts the
+   time in the name (never in Canvas's pattern: the rest of the name is the
+   student's own file name);
+2. a times file given to ``collect --times``: one line per LMS user id (or
+   student id) with its ISO 8601 submission time, such as the ``submitted_at``
+   of Canvas's Submissions API (:func:`read_times`);
+3. the time stored with the entry in the zip, read in
+   ``c.LmsDownload.timezone``, only when the course sets
+   ``c.LmsDownload.zip_times_are_submission_times = True`` (for an LMS that
+   stores submission times there; Canvas does not);
+4. otherwise the time is unknown: the notebook is collected without a
+   ``timestamp.txt``, so nbgrader counts it on time and no late penalty is
+   applied; a notebook the LMS named late is named in collect's output, the
+   report and the grades CSV (:data:`LATE_TIME_UNKNOWN`).
+
+"Newest" is the latest submission time when every version of the student has
+one; otherwise, and on a tie, the highest resubmission number, then the later
+batch. The LMS's user id (Canvas's ``<user id>``, ``lms_user_id`` in the
+pattern) is stored in the gradebook for the LMS export.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dateutil import parser as date_parser
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
-from traitlets import Int, Unicode
+from traitlets import Bool, Int, Unicode
 from traitlets.config import Configurable
 
 from softmax_grading.layout import Course
 from softmax_grading.untrusted import inside, is_student_id, printable
 
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's name; it reads the submission time from it
+# What a notebook the LMS named late, with no known submission time, is shown with.
+LATE_TIME_UNKNOWN = ("late per the LMS (LATE in its file name), submission time unknown: no "
+                     "late penalty applied; collect the zip again with --times FILE")
+TIME_UNKNOWN = "submission time unknown: no late penalty applied"
+# The columns of a times file: one of the ids, and the time.
+TIMES_ID_COLUMNS = {"user_id": "lms_user_id", "student_id": "student_id"}
+TIMES_TIME_COLUMN = "submitted_at"
 
 
 class LmsDownload(Configurable):
     """How to read an LMS download beyond its file names."""
 
+    zip_times_are_submission_times = Bool(
+        False, help="take a notebook's submission time from the time stored with it in the "
+        "zip. Only for an LMS that stores submission times there: Canvas does not (every "
+        "entry carries the moment the zip was built)").tag(config=True)
     timezone = Unicode(
-        "UTC", help="time zone of the file times stored in the LMS's zip (Canvas: UTC)"
-    ).tag(config=True)
+        "UTC", help="time zone of the file times stored in the LMS's zip (used with "
+        "zip_times_are_submission_times)").tag(config=True)
     max_entry_bytes = Int(
         50_000_000, help="largest notebook collected from the zip, in bytes (after "
         "decompression); a larger entry is skipped and named"
@@ -59,16 +93,31 @@ class Version:
 
     student: str
     notebook: str
-    submitted_at: str  # ISO 8601, UTC
+    submitted_at: str | None  # ISO 8601, UTC; None when unknown
     attempt: int  # the LMS's resubmission number (0 for the first)
     batch: int  # order of the zip among the collected batches
     marked_late: bool  # the LMS named the file late
     lms_user_id: str | None
     sha256: str
     kept_as: str  # path under the history folder
+    time_source: str = ""  # where submitted_at came from ("" when unknown)
 
-    def order(self) -> tuple:
-        return (self.submitted_at, self.attempt, self.batch)
+    def when(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.submitted_at) if self.submitted_at else None
+
+
+@dataclass(frozen=True)
+class SubmissionTimes:
+    """A times file: submission time (ISO 8601, UTC) per LMS user id or per student id."""
+
+    path: Path
+    key: str  # the Version field the ids match: "lms_user_id" or "student_id"
+    times: dict[str, str]
+    lines: dict[str, int]  # id -> its line in the file, for messages
+
+    def time_of(self, version: Version) -> str | None:
+        return self.times.get(getattr(version, "student" if self.key == "student_id"
+                                      else "lms_user_id") or "")
 
 
 @dataclass
@@ -78,6 +127,9 @@ class CollectRun:
     unmatched: list[str] | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # entry name -> why
     late_marked: int = 0
+    times_updated: int = 0  # submissions collected before whose time is now known or earlier
+    late_time_unknown: dict[str, str] = field(default_factory=dict)  # student -> entry name
+    time_unknown: int = 0  # students of this batch whose newest submission has no time
 
 
 def history_folder(course: Course, assignment: str) -> Path:
@@ -96,42 +148,120 @@ def load_versions(course: Course, assignment: str) -> list[Version]:
 
 
 def newest_per_student(versions: list[Version]) -> dict[str, Version]:
-    newest: dict[str, Version] = {}
+    """Each student's newest version: by submission time when all of the student's versions
+    have one, then (or else) by resubmission number, then by batch."""
+    by_student: dict[str, list[Version]] = {}
     for version in versions:
-        current = newest.get(version.student)
-        if current is None or version.order() > current.order():
-            newest[version.student] = version
+        by_student.setdefault(version.student, []).append(version)
+    newest = {}
+    for student, own in by_student.items():
+        timed = all(v.submitted_at for v in own)
+        newest[student] = max(own, key=lambda v: ((v.when(),) if timed else ())
+                              + (v.attempt, v.batch))
     return newest
 
 
-def _submission_time(groups: dict, info: zipfile.ZipInfo, timezone: str) -> str:
+def read_times(path: Path) -> SubmissionTimes:
+    """Read and check a times file (CSV: ``user_id`` or ``student_id``, and ``submitted_at``)."""
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [name.strip() for name in reader.fieldnames or []]
+            ids = [name for name in TIMES_ID_COLUMNS if name in columns]
+            if len(ids) != 1 or TIMES_TIME_COLUMN not in columns:
+                raise SystemExit(
+                    f"{path}: the first line must name the columns user_id (the LMS's user "
+                    f"id) or student_id, and {TIMES_TIME_COLUMN}; it names "
+                    f"{', '.join(map(printable, columns)) or 'none'}. Nothing was collected.")
+            reader.fieldnames = columns
+            times: dict[str, str] = {}
+            lines: dict[str, int] = {}
+            errors = []
+            for row in reader:
+                line = reader.line_num
+                key, text = (row.get(ids[0]) or "").strip(), (
+                    row.get(TIMES_TIME_COLUMN) or "").strip()
+                when = _parse_time(text)
+                if not key:
+                    errors.append(f"line {line}: no {ids[0]}")
+                elif key in lines:
+                    errors.append(f"line {line}: {ids[0]} {printable(key)} is given twice "
+                                  f"(lines {lines[key]} and {line})")
+                elif when is None:
+                    errors.append(f"line {line}: {printable(text)!r} is not an ISO 8601 time "
+                                  "with a time zone, like 2026-12-04T22:59:00Z")
+                else:
+                    times[key], lines[key] = when, line
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path} is not a UTF-8 text file. Nothing was collected.") from None
+    except csv.Error as error:
+        raise SystemExit(f"{path} is not a readable CSV file ({error}). Nothing was "
+                         "collected.") from None
+    if errors:
+        raise SystemExit(f"{path}:\n  " + "\n  ".join(errors) + "\nNothing was collected.")
+    return SubmissionTimes(path, TIMES_ID_COLUMNS[ids[0]], times, lines)
+
+
+def _parse_time(text: str) -> str | None:
+    """An ISO 8601 time with a time zone, as ISO 8601 in UTC; None if it is not one."""
+    try:
+        when = date_parser.isoparse(text) if text else None
+    except (ValueError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.astimezone(dt.UTC).isoformat()
+
+
+def submission_time(groups: dict, info: zipfile.ZipInfo, version: Version,
+                    times: SubmissionTimes | None, settings: LmsDownload
+                    ) -> tuple[str | None, str]:
+    """The submission time of one zip entry and where it came from (the module's rule)."""
     if groups.get("timestamp"):
-        return parse_utc(groups["timestamp"]).replace(tzinfo=dt.UTC).isoformat()
-    local = dt.datetime(*info.date_time, tzinfo=ZoneInfo(timezone))
-    return local.astimezone(dt.UTC).isoformat()
+        return (parse_utc(groups["timestamp"]).replace(tzinfo=dt.UTC).isoformat(),
+                "file name")
+    if times is not None:
+        found = times.time_of(version)
+        return (found, "times file") if found else (None, "")
+    if settings.zip_times_are_submission_times:
+        local = dt.datetime(*info.date_time, tzinfo=ZoneInfo(settings.timezone))
+        return local.astimezone(dt.UTC).isoformat(), "zip entry"
+    return None, ""
 
 
-def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
+def collect(course: Course, assignment: str, archive: Path,
+            times_file: Path | None = None) -> CollectRun:
     """Add one LMS batch; returns what changed. Raises SystemExit on a conflict."""
     if not archive.is_file():
         raise SystemExit(f"{archive} does not exist")
     if not zipfile.is_zipfile(archive):
         raise SystemExit(f"{archive} is not a zip file")
+    times = read_times(times_file) if times_file else None
     notebooks = set(course.notebooks(assignment))
     matcher = FileNameCollectorPlugin(config=course.config)
+    if times is not None and times.key == "lms_user_id" and "(?P<lms_user_id>" not in (
+            matcher.named_regexp):
+        raise SystemExit(f"{times.path} gives user ids, but FileNameCollectorPlugin."
+                         "named_regexp has no lms_user_id group to match them with; give "
+                         "student_id instead. Nothing was collected.")
     settings = LmsDownload(config=course.config)
-    timezone, max_bytes = settings.timezone, settings.max_entry_bytes
     versions = load_versions(course, assignment)
-    known = {(v.student, v.sha256, v.submitted_at) for v in versions}
+    known = {(v.student, v.sha256): index for index, v in enumerate(versions)}
     batch = 1 + max((v.batch for v in versions), default=0)
     run = CollectRun(students_updated=[], unmatched=[])
     before = newest_per_student(versions)
     fresh: list[tuple[Version, bytes]] = []
+    seen_ids: set[str] = set()
+    entry_of: dict[str, str] = {}  # student -> an entry name of theirs in this zip
     with zipfile.ZipFile(archive) as bundle:
         for info in bundle.infolist():
             if info.is_dir() or not info.filename.endswith(".ipynb"):
                 continue
             groups = matcher._match(f"{archive.stem}/{info.filename}")
+            if groups:  # a times file may name any student whose file name matches
+                seen_ids.add(groups.get(times.key if times else "student_id") or "")
             if not groups or Path(groups["file_id"]).stem not in notebooks:
                 run.unmatched.append(info.filename)
                 continue
@@ -140,25 +270,31 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
                     f"the student id {printable(groups['student_id'])!r} cannot be a folder "
                     "name (letters, digits and . = + @ , ' - only, not starting with a dot)")
                 continue
-            content = _read_capped(bundle, info, max_bytes)
+            content = _read_capped(bundle, info, settings.max_entry_bytes)
             if content is None:
                 run.skipped[info.filename] = (
-                    f"larger than LmsDownload.max_entry_bytes ({max_bytes} bytes) once "
-                    "unzipped; nothing of it was kept")
+                    f"larger than LmsDownload.max_entry_bytes ({settings.max_entry_bytes} "
+                    "bytes) once unzipped; nothing of it was kept")
                 continue
             version = Version(
                 student=groups["student_id"], notebook=Path(groups["file_id"]).stem,
-                submitted_at=_submission_time(groups, info, timezone),
-                attempt=int(groups.get("attempt") or 0), batch=batch,
+                submitted_at=None, attempt=int(groups.get("attempt") or 0), batch=batch,
                 marked_late=bool(groups.get("late")), lms_user_id=groups.get("lms_user_id"),
                 sha256=hashlib.sha256(content).hexdigest(), kept_as="")
+            when, source = submission_time(groups, info, version, times, settings)
+            version = replace(version, submitted_at=when, time_source=source)
+            entry_of.setdefault(version.student, info.filename)
             run.late_marked += version.marked_late
-            if (version.student, version.sha256, version.submitted_at) in known:
-                continue  # the same file from an earlier batch (a re-downloaded zip)
-            known.add((version.student, version.sha256, version.submitted_at))
-            stamp = version.submitted_at.replace(":", "").replace("+0000", "Z")
-            kept = f"{version.student}/{stamp}_attempt{version.attempt}_{version.sha256[:8]}.ipynb"
-            fresh.append((Version(**{**asdict(version), "kept_as": kept}), content))
+            key = (version.student, version.sha256)
+            if key in known:  # the same submission again (a re-downloaded zip): nothing new,
+                run.times_updated += _keep_earliest_time(versions, fresh, known[key], version)
+                continue  # but an earlier known time is kept
+            known[key] = len(versions) + len(fresh)
+            kept = (f"{version.student}/batch{batch}_attempt{version.attempt}_"
+                    f"{version.sha256[:16]}.ipynb")
+            fresh.append((replace(version, kept_as=kept), content))
+    if times is not None:
+        _check_times_match(times, seen_ids, archive)
     _check_lms_ids([v for v, _ in fresh] + versions, course)
     for version, content in fresh:
         path = history_folder(course, assignment) / version.kept_as
@@ -172,12 +308,50 @@ def collect(course: Course, assignment: str, archive: Path) -> CollectRun:
     manifest_path(course, assignment).parent.mkdir(parents=True, exist_ok=True)
     manifest_path(course, assignment).write_text(
         json.dumps([asdict(v) for v in versions], indent=1))
-    for student, version in sorted(newest_per_student(versions).items()):
+    newest = newest_per_student(versions)
+    for student, version in sorted(newest.items()):
         if before.get(student) != version or not _in_submitted(course, assignment, version):
             _install(course, assignment, version)
-            run.students_updated.append(student)
+            if getattr(before.get(student), "sha256", None) != version.sha256:
+                run.students_updated.append(student)  # not when only the time is new
+    for student, entry in sorted(entry_of.items()):
+        if newest[student].submitted_at is None:
+            run.time_unknown += 1
+            if newest[student].marked_late:
+                run.late_time_unknown[student] = entry
     _store_lms_ids(course, versions)
     return run
+
+
+def _keep_earliest_time(versions: list[Version], fresh: list[tuple[Version, bytes]],
+                        index: int, again: Version) -> bool:
+    """Give the collected version `index` the time of `again` if that is earlier (or the first
+    known); True when a version of an earlier batch changed."""
+    in_fresh = index >= len(versions)
+    current = fresh[index - len(versions)][0] if in_fresh else versions[index]
+    if again.submitted_at is None or (current.submitted_at is not None
+                                      and current.when() <= again.when()):
+        return False
+    updated = replace(current, submitted_at=again.submitted_at, time_source=again.time_source)
+    if in_fresh:
+        fresh[index - len(versions)] = (updated, fresh[index - len(versions)][1])
+    else:
+        versions[index] = updated
+    return not in_fresh
+
+
+def _check_times_match(times: SubmissionTimes, seen: set[str], archive: Path) -> None:
+    """Refuse a times file with ids that name no notebook of this zip (another assignment's
+    or course's file, or student ids given as user ids)."""
+    stray = sorted((line, key) for key, line in times.lines.items() if key not in seen)
+    if stray:
+        name = "user id" if times.key == "lms_user_id" else "student id"
+        raise SystemExit(
+            f"{times.path}:\n  " + "\n  ".join(
+                f"line {line}: {name} {printable(key)} has no notebook in {archive.name}"
+                for line, key in stray)
+            + "\nIs it the times file of this assignment and download? Remove the lines of "
+            "students who handed in no notebook. Nothing was collected.")
 
 
 def _read_capped(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
@@ -225,8 +399,12 @@ def _check_lms_ids(versions: list[Version], course: Course) -> None:
 
 
 def _in_submitted(course: Course, assignment: str, version: Version) -> bool:
-    path = course.submitted(version.student, assignment) / f"{version.notebook}.ipynb"
-    return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == version.sha256
+    """Whether submitted/ holds exactly this version: its bytes and its time (or none)."""
+    folder = course.submitted(version.student, assignment)
+    path, stamp = folder / f"{version.notebook}.ipynb", folder / TIMESTAMP_FILE
+    written = stamp.read_text().strip() if stamp.exists() else None
+    return (path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == version.sha256
+            and written == version.submitted_at)
 
 
 def _install(course: Course, assignment: str, version: Version) -> None:
@@ -237,7 +415,10 @@ def _install(course: Course, assignment: str, version: Version) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     source = history_folder(course, assignment) / version.kept_as
     (folder / f"{version.notebook}.ipynb").write_bytes(source.read_bytes())
-    (folder / TIMESTAMP_FILE).write_text(version.submitted_at + "\n")
+    if version.submitted_at:
+        (folder / TIMESTAMP_FILE).write_text(version.submitted_at + "\n")
+    else:  # no time: nbgrader then counts no lateness (an older version's time must not stay)
+        (folder / TIMESTAMP_FILE).unlink(missing_ok=True)
 
 
 def _store_lms_ids(course: Course, versions: list[Version]) -> None:

@@ -7,6 +7,11 @@ late-submission plugin when a submission is autograded, on the score at that
 moment, before any written answer is marked. :func:`refresh_penalties` applies
 the same plugin again to the current score (manual marks included), and runs
 before every feedback page and grades file is written.
+
+A submission whose time is unknown (no ``timestamp.txt``: ``collect`` had no
+time it could trust) is never late here, as in nbgrader; :func:`time_notes`
+names those students for the report and the grades CSV, and says so plainly
+when the LMS named the file late.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dateutil import parser as date_parser
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 
+from softmax_grading import collect
 from softmax_grading.layout import Course
 
 
@@ -81,3 +87,19 @@ def lateness(course: Course, assignment: str, student: str) -> dict:
                 else None,
                 "seconds_late": float(submission.total_seconds_late),
                 "late_penalty": float(submission.late_submission_penalty or 0.0)}
+
+
+def time_notes(course: Course, assignment: str) -> dict[str, str]:
+    """Student -> why no lateness is counted, for each submission without a known time (only
+    when the assignment has a due date: without one nothing is late anyway)."""
+    if due_date(course, assignment) is None:
+        return {}
+    newest = collect.newest_per_student(collect.load_versions(course, assignment))
+    notes = {}
+    for student in course.students(assignment):
+        folder = course.submitted(student, assignment)
+        if not (folder / collect.TIMESTAMP_FILE).exists():
+            version = newest.get(student)
+            notes[student] = (collect.LATE_TIME_UNKNOWN if version and version.marked_late
+                              else collect.TIME_UNKNOWN)
+    return notes

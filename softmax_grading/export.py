@@ -5,7 +5,9 @@ assignment), for the assignment asked for only. Work never collected is blank,
 not 0, so that it cannot be mistaken for a real zero. Each graded part has a
 column of its own (blank while a written answer awaits a human), and
 ``pending_manual_grading`` names the parts still waiting. The score is
-nbgrader's: the parts' total less the late penalty.
+nbgrader's: the parts' total less the late penalty. A submission whose time
+is unknown has ``submitted_at`` and ``days_late`` blank and says why in
+``lateness_note`` (no penalty is applied to it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from softmax_grading.layout import Course
 from softmax_grading.untrusted import spreadsheet_row
 
 FIXED_COLUMNS = ["assignment", "student_id", "lms_user_id", "last_name", "first_name", "email",
-                 "status", "submitted_at", "days_late", "raw_score", "late_penalty", "score",
+                 "status", "submitted_at", "days_late", "lateness_note", "raw_score",
+                 "late_penalty", "score",
                  "max_score", "pending_manual_grading"]
 
 
@@ -52,6 +55,7 @@ def part_column(name: str, points: float) -> str:
 def rows(course: Course, assignment: str) -> tuple[list[str], list[dict]]:
     """The header and one row per student, after applying the late policy to current scores."""
     deadlines.refresh_penalties(course, assignment)
+    notes = deadlines.time_notes(course, assignment)
     parts = part_names(course, assignment)
     header = FIXED_COLUMNS + [part_column(name, points) for _, name, points in parts]
     table = []
@@ -80,7 +84,9 @@ def rows(course: Course, assignment: str) -> tuple[list[str], list[dict]]:
             row.update(status="graded", raw_score=f"{float(submission.score):g}",
                        late_penalty=f"{penalty:g}",
                        score=f"{max(0.0, float(submission.score) - penalty):g}",
-                       days_late=f"{late / 86400:.2f}" if late > 0 else "0",
+                       days_late=f"{late / 86400:.2f}" if late > 0 else
+                       "" if student.id in notes else "0",
+                       lateness_note=notes.get(student.id, ""),
                        submitted_at=submission.timestamp.isoformat() + "Z"
                        if submission.timestamp else "",
                        pending_manual_grading=" ".join(pending))

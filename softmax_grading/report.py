@@ -1,7 +1,8 @@
 """The per-assignment grading report: what the instructor reads after every ``grade``.
 
 For every student: the score of each part, the parts still waiting for a
-human, when the work was submitted and how late (with the late penalty),
+human, when the work was submitted and how late (with the late penalty, or
+why no lateness is counted when the submission time is unknown),
 timeouts, integrity flags, a withheld feedback page, and whether the sandbox
 was on. Written as ``reports/<assignment>/report.json`` (for programs)
 and ``report.txt`` (for people), from the gradebook and the grading results.
@@ -17,6 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from softmax_grading import deadlines
 from softmax_grading.autograde import AutogradeRun, load_result, not_graded_path
+from softmax_grading.collect import LATE_TIME_UNKNOWN
 from softmax_grading.feedback import FeedbackRun
 from softmax_grading.layout import Course
 from softmax_grading.scoring import findings_against
@@ -38,8 +40,10 @@ def build(course: Course, assignment: str, run: AutogradeRun,
         for student in students:
             report["students"][student] = _student(gradebook, course, assignment, student, run,
                                                    feedback, not_graded)
+    notes = deadlines.time_notes(course, assignment)
     for student, entry in report["students"].items():
         entry.update(deadlines.lateness(course, assignment, student))
+        entry["time_note"] = notes.get(student)
     return report
 
 
@@ -91,7 +95,12 @@ def as_text(report: dict) -> str:
     lines = [f"Grading report for {report['assignment']} ({report['generated']})",
              "Sandbox: " + ("on" if report["sandbox"] else
                             "OFF (--no-sandbox): student code ran with the grader's rights"),
-             "Due: " + (report["due"] or "no due date (nothing counts as late)"), ""]
+             "Due: " + (report["due"] or "no due date (nothing counts as late)")]
+    unknown = [e for e in report["students"].values() if e.get("time_note")]
+    if unknown:
+        lines.append(f"Submission time unknown for {len(unknown)} student(s): no late penalty "
+                     "for them (collect the zip again with --times FILE to apply the policy)")
+    lines.append("")
     lines.append(f"{'student':<32} {'score':>7} {'max':>6}  notes")
     for student, entry in report["students"].items():
         notes = []
@@ -108,6 +117,8 @@ def as_text(report: dict) -> str:
                          f"-{entry['late_penalty']:g} points")
         elif entry.get("seconds_late"):
             notes.append(f"late {entry['seconds_late'] / 86400:.2f} days, no penalty")
+        elif entry.get("time_note") == LATE_TIME_UNKNOWN:
+            notes.append(LATE_TIME_UNKNOWN)
         if entry["manual_pending"]:
             notes.append("manual: " + ", ".join(entry["manual_pending"]))
         if entry["feedback"].startswith("withheld"):

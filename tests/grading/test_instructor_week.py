@@ -12,6 +12,7 @@ regrade, the Canvas grades file, and the similarity check. Every step is
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import importlib.util
 import re
@@ -29,6 +30,7 @@ from conftest import TEST_LIMITS
 from nbgrader.api import Gradebook
 from synthetic import REPO_ROOT, Student, submit
 
+from softmax_grading.collect import LATE_TIME_UNKNOWN, TIME_UNKNOWN, load_versions
 from softmax_grading.late_policy import PercentPerDay
 from softmax_grading.layout import Course
 
@@ -58,6 +60,10 @@ class Week:
     marking_file: Path | None = None
     env: dict | None = None
     csv_before_marks: list[dict] = field(default_factory=list)
+    snapshots: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    csvs: dict[str, list[dict]] = field(default_factory=dict)
+    times: Path | None = None
 
     def run(self, name: str, *arguments: str) -> subprocess.CompletedProcess:
         result = subprocess.run([sys.executable, "-m", "softmax_grading", *arguments],
@@ -86,15 +92,33 @@ def fresh_clone(directory: Path) -> Course:
     return Course(directory)
 
 
-def canvas_zip(course: Course, path: Path, entries: list[tuple[str, Student, tuple]]) -> Path:
-    """A Canvas 'download submissions' zip: Canvas's file names, each with its time."""
+def canvas_zip(course: Course, path: Path, entries: list[tuple[str, Student]],
+               built: tuple = (2026, 12, 7, 9, 0, 0)) -> Path:
+    """A Canvas 'download submissions' zip: Canvas's file names, and every entry stamped with
+    the moment the zip was built (rubyzip's default; Canvas stores no submission time)."""
     with zipfile.ZipFile(path, "w") as bundle:
-        for name, student, when in entries:
+        for name, student in entries:
             notebook = submit(course, PILOT, Student(**{**student.__dict__,
                                                         "name": "staging"}))
-            bundle.writestr(zipfile.ZipInfo(name, date_time=when), notebook.read_bytes())
+            bundle.writestr(zipfile.ZipInfo(name, date_time=built), notebook.read_bytes())
             shutil.rmtree(notebook.parent.parent)
     return path
+
+
+def times_file(path: Path, times: dict[str, str]) -> Path:
+    """What the guide's snippet writes from Canvas's Submissions API: user id, submitted_at."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "submitted_at"])
+        writer.writerows(times.items())
+    return path
+
+
+def snapshot(course: Course) -> dict[str, bytes]:
+    """Every file collect writes: the history, its manifest and submitted/."""
+    return {str(path.relative_to(course.root)): path.read_bytes()
+            for folder in ("downloaded", "submitted")
+            for path in sorted((course.root / folder).rglob("*")) if path.is_file()}
 
 
 def _changed_written_answer(notebook) -> None:
@@ -110,22 +134,31 @@ def week(tmp_path_factory, grading_env) -> Week:
     week = Week(course, env=grading_env)
     reference, naive = Student("x"), Student("x", answers={"softmax_impl": NAIVE})
     blank = Student("x", based_on="blank")
-    first = canvas_zip(course, base / "submissions.zip", [
-        (f"ada_111_901_{PILOT}.ipynb", reference, (2026, 12, 4, 20, 0, 0)),
-        (f"bob_222_902_{PILOT}.ipynb", naive, (2026, 12, 4, 21, 0, 0)),
-        (f"carl_333_903_{PILOT}.ipynb", reference, (2026, 12, 4, 22, 0, 0)),
-        (f"fay_666_906_{PILOT}.ipynb", blank, (2026, 12, 4, 22, 30, 0))])
-    again = base / "submissions (1).zip"
-    shutil.copy(first, again)
+    first_entries = [(f"ada_111_901_{PILOT}.ipynb", reference),
+                     (f"bob_222_902_{PILOT}.ipynb", naive),
+                     (f"carl_333_903_{PILOT}.ipynb", reference),
+                     (f"fay_666_906_{PILOT}.ipynb", blank)]
+    first = canvas_zip(course, base / "submissions.zip", first_entries,
+                       built=(2026, 12, 5, 8, 0, 0))
+    first_times = times_file(base / "times.csv", {
+        "111": "2026-12-04T20:00:00Z", "222": "2026-12-04T21:00:00Z",
+        "333": "2026-12-04T23:00:00+01:00", "666": "2026-12-04T22:30:00Z"})
+    # The same submissions downloaded again a day later: every entry has a new time.
+    again = canvas_zip(course, base / "submissions (1).zip", first_entries,
+                       built=(2026, 12, 6, 8, 0, 0))
     late = canvas_zip(course, base / "late.zip", [
-        # 34 hours late: two started days, 20 % off.
-        (f"bob_LATE_222_902_{PILOT}-1.ipynb", reference, (2026, 12, 6, 10, 0, 0)),
-        # 11 minutes late: inside the 15 minutes' grace.
-        (f"dan_LATE_444_904_{PILOT}.ipynb", naive, (2026, 12, 5, 0, 10, 0))])
+        (f"bob_LATE_222_902_{PILOT}-1.ipynb", reference),
+        (f"dan_LATE_444_904_{PILOT}.ipynb", naive)])
+    late_times = times_file(base / "late-times.csv", {
+        "222": "2026-12-06T10:00:00Z",  # 34 hours late: two started days, 20 % off
+        "444": "2026-12-05T00:10:00Z"})  # 11 minutes late: inside the 15 minutes' grace
     week.run("due", "due", PILOT, DUE)
-    week.run("collect", "collect", PILOT, "--zip", str(first))
-    week.run("collect again", "collect", PILOT, "--zip", str(again))
-    week.run("collect late", "collect", PILOT, "--zip", str(late))
+    week.run("collect", "collect", PILOT, "--zip", str(first), "--times", str(first_times))
+    week.snapshots["collect"] = snapshot(course)
+    week.run("collect again", "collect", PILOT, "--zip", str(again), "--times",
+             str(first_times))
+    week.snapshots["collect again"] = snapshot(course)
+    week.run("collect late", "collect", PILOT, "--zip", str(late), "--times", str(late_times))
     with Gradebook(course.db_url) as gradebook:  # on the roster, never handed anything in
         gradebook.update_or_create_student("eve", first_name="Eve", last_name="Ng",
                                            lms_user_id="555")
@@ -148,8 +181,9 @@ def week(tmp_path_factory, grading_env) -> Week:
     changed = Student("x", edit=_changed_written_answer)
     week.run("collect resubmission", "collect", PILOT, "--zip", str(canvas_zip(
         course, base / "resubmission.zip", [
-            (f"carl_333_903_{PILOT}-1.ipynb", naive, (2026, 12, 4, 23, 0, 0)),
-            (f"carl_333_903_{PILOT}-2.ipynb", changed, (2026, 12, 4, 23, 0, 0))])))
+            (f"carl_333_903_{PILOT}-1.ipynb", naive),
+            (f"carl_333_903_{PILOT}-2.ipynb", changed)])), "--times", str(times_file(
+                base / "resubmission-times.csv", {"333": "2026-12-04T23:00:00Z"})))
     week.run("regrade", "grade", PILOT, "--jobs", "1")
     week.run("force", "grade", PILOT, "--jobs", "1", "--force", "--student", "ada")
     week.run("export", "export", PILOT, "--canvas", "canvas.csv", "--canvas-column",
@@ -214,8 +248,21 @@ def test_every_batch_is_collected_and_the_newest_submission_wins(week):
     assert any(cell.source == CHANGED_ANSWER for cell in submitted.cells), "-2 must win over -1"
     assert (week.course.submitted("bob", PILOT) / "timestamp.txt").read_text().startswith(
         "2026-12-06T10:00:00")
+    carl = [v for v in load_versions(week.course, PILOT) if v.student == "carl"]
+    assert sorted((v.attempt, v.submitted_at) for v in carl) == [
+        (0, "2026-12-04T22:00:00+00:00"),  # given as 23:00+01:00: read in its zone
+        (1, "2026-12-04T23:00:00+00:00"), (2, "2026-12-04T23:00:00+00:00")]
     with Gradebook(week.course.db_url) as gradebook:
         assert gradebook.find_student("bob").lms_user_id == "222"
+
+
+def test_a_second_download_of_the_same_submissions_changes_nothing(week):
+    """Canvas stamps every entry with the moment it built the zip: a download a day later
+    brings the same notebooks with new entry times, and must add nothing."""
+    assert "collected 0 new notebook(s); 0 student(s)" in _ok(week, "collect again").stdout
+    first, again = week.snapshots["collect"], week.snapshots["collect again"]
+    assert any(path.endswith("timestamp.txt") for path in first)
+    assert again == first
 
 
 # --- 7: late work --------------------------------------------------------------------------------
@@ -231,6 +278,146 @@ def test_late_work_pays_the_configured_penalty_on_the_final_score(week):
     report = (week.course.root / "reports" / PILOT / "report.txt").read_text()
     assert "Due: 2026-12-04T23:59:00Z" in report
     assert "LATE 1.42 days, -1.8 points" in report
+
+
+# --- 7: a Canvas download made after the due date ------------------------------------------------
+
+CANVAS_CLASS = [(f"ann_701_71_{PILOT}.ipynb", "701", "2026-12-04T22:00:00Z"),      # on time
+                (f"ben_LATE_702_72_{PILOT}.ipynb", "702", "2026-12-06T10:00:00Z"),  # 34 hours
+                (f"cat_LATE_703_73_{PILOT}.ipynb", "703", "2026-12-05T00:05:00Z")]  # 6 minutes
+
+
+@pytest.fixture(scope="module")
+def canvas_class(tmp_path_factory, grading_env) -> Week:
+    """Three students downloaded from Canvas four days after the due date (every entry has the
+    download's time), two named LATE by Canvas; graded without times, then given the times."""
+    base = tmp_path_factory.mktemp("canvas-class")
+    course = fresh_clone(base / "course")
+    week = Week(course, env=grading_env)
+    entries = [(name, Student("x")) for name, _, _ in CANVAS_CLASS]
+    download = canvas_zip(course, base / "submissions.zip", entries, built=(2026, 12, 9, 8, 0, 0))
+    week.run("due", "due", PILOT, DUE)
+    week.run("collect", "collect", PILOT, "--zip", str(download))
+    week.run("grade", "grade", PILOT, "--jobs", "2")
+    week.reports["without times"] = (course.root / "reports" / PILOT / "report.txt").read_text()
+    week.csvs["without times"] = week.csv(f"grades/{PILOT}.csv")
+    again = canvas_zip(course, base / "submissions (1).zip", entries,
+                       built=(2026, 12, 10, 8, 0, 0))
+    week.snapshots["collect"] = snapshot(course)
+    week.run("collect again", "collect", PILOT, "--zip", str(again))
+    week.snapshots["collect again"] = snapshot(course)
+    week.times = times_file(base / "times.csv", {user: when for _, user, when in CANVAS_CLASS})
+    week.run("collect with times", "collect", PILOT, "--zip", str(again), "--times",
+             str(week.times))
+    week.snapshots["collect with times"] = snapshot(course)
+    week.run("grade with times", "grade", PILOT, "--jobs", "1")
+    week.reports["with times"] = (course.root / "reports" / PILOT / "report.txt").read_text()
+    week.csvs["with times"] = week.csv(f"grades/{PILOT}.csv")
+    return week
+
+
+def test_without_a_submission_time_nobody_is_penalised_and_canvas_late_is_named(canvas_class):
+    collected = _ok(canvas_class, "collect").stdout
+    assert "collected 3 new notebook(s); 3 student(s)" in collected
+    for student in ("ben", "cat"):
+        assert f"LATE, TIME UNKNOWN: {student} ({student}_LATE_" in collected
+    assert "LATE, TIME UNKNOWN: ann" not in collected
+    assert "3 student(s) of this zip have no known submission time" in collected
+    collected_files = canvas_class.snapshots["collect"]
+    assert not [path for path in collected_files if path.endswith("timestamp.txt")]
+    assert f"submitted/ben/{PILOT}/{PILOT}.ipynb" in collected_files
+    _ok(canvas_class, "grade")
+    rows = {row["student_id"]: row for row in canvas_class.csvs["without times"]}
+    assert set(rows) == {"ann", "ben", "cat"}
+    for student, row in rows.items():
+        assert (row["late_penalty"], row["submitted_at"], row["days_late"]) == ("0", "", ""), (
+            student)
+        assert row["score"] == row["raw_score"] == "8"
+    assert rows["ben"]["lateness_note"] == rows["cat"]["lateness_note"] == LATE_TIME_UNKNOWN
+    assert rows["ann"]["lateness_note"] == TIME_UNKNOWN
+    report = canvas_class.reports["without times"]
+    assert "Submission time unknown for 3 student(s): no late penalty" in report
+    lines = {line.split()[0]: line for line in report.splitlines() if line[:3] in
+             ("ann", "ben", "cat")}
+    assert LATE_TIME_UNKNOWN in lines["ben"] and LATE_TIME_UNKNOWN in lines["cat"]
+    assert "late" not in lines["ann"].lower() and "LATE" not in report.replace(
+        LATE_TIME_UNKNOWN, "")
+
+
+def test_a_redownload_without_times_adds_nothing(canvas_class):
+    output = _ok(canvas_class, "collect again").stdout
+    assert "collected 0 new notebook(s); 0 student(s)" in output
+    assert canvas_class.snapshots["collect again"] == canvas_class.snapshots["collect"]
+
+
+def test_with_the_times_file_exactly_the_late_ones_pay_by_the_policy(canvas_class):
+    output = _ok(canvas_class, "collect with times").stdout
+    assert "collected 0 new notebook(s); 0 student(s)" in output
+    assert "3 notebook(s) collected before now have a known (or earlier) submission time" in (
+        output)
+    assert "TIME UNKNOWN" not in output
+    history = canvas_class.course.root / "downloaded" / PILOT / "history"
+    assert len(list(history.rglob("*.ipynb"))) == 3, "a time is no new submission"
+    assert "graded 0, skipped 3" in _ok(canvas_class, "grade with times").stdout
+    policy = PercentPerDay(percent_per_day=10, grace_minutes=15, max_percent=100)
+    due = dt.datetime.fromisoformat(DUE)
+    rows = {row["student_id"]: row for row in canvas_class.csvs["with times"]}
+    for name, _, when in CANVAS_CLASS:
+        student, row = name.split("_")[0], rows[name.split("_")[0]]
+        late = max(0.0, (dt.datetime.fromisoformat(when) - due).total_seconds())
+        penalty = policy.late_submission_penalty(student, 8.0, late)
+        assert row["submitted_at"] == when and row["lateness_note"] == ""
+        assert row["late_penalty"] == f"{penalty:g}", student
+        assert row["score"] == f"{8.0 - penalty:g}"
+    assert rows["ben"]["late_penalty"] == "1.6", "34 hours: two started days, 20 % of 8"
+    assert rows["cat"]["late_penalty"] == rows["ann"]["late_penalty"] == "0"
+    report = canvas_class.reports["with times"]
+    assert "LATE 1.42 days, -1.6 points" in report and "unknown" not in report
+    assert "late 0.00 days, no penalty" in report  # cat, 6 minutes: inside the grace
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    (["user_id,submitted_at", "701,2026-12-04T22:00:00Z", "999,2026-12-04T22:00:00Z"],
+     "line 3: user id 999 has no notebook in submissions (1).zip"),
+    (["user_id,submitted_at", "701,2026-12-04 22:00", "702,yesterday"],
+     "line 2: '2026-12-04 22:00' is not an ISO 8601 time with a time zone"),
+    (["user_id,submitted_at", "701,2026-12-04T22:00:00Z", "701,2026-12-04T23:00:00Z"],
+     "line 3: user_id 701 is given twice (lines 2 and 3)"),
+    (["id,time", "701,2026-12-04T22:00:00Z"], "the first line must name the columns user_id"),
+])
+def test_a_bad_times_file_is_refused_whole(canvas_class, tmp_path, lines, message):
+    before = snapshot(canvas_class.course)
+    path = tmp_path / "times.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    again = canvas_class.course.root.parent / "submissions (1).zip"
+    result = canvas_class.run("bad times", "collect", PILOT, "--zip", str(again),
+                              "--times", str(path))
+    assert result.returncode == 1 and message in result.stderr, result.stderr[-1500:]
+    assert "Nothing was collected" in result.stderr
+    assert snapshot(canvas_class.course) == before
+
+
+def test_zip_entry_times_count_only_when_the_course_says_so(tmp_path, grading_env):
+    """For an LMS that stores submission times in its zip: c.LmsDownload's opt-in."""
+    course = fresh_clone(tmp_path / "course")
+    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write("c.LmsDownload.zip_times_are_submission_times = True\n"
+                     "c.LmsDownload.timezone = 'Europe/Paris'\n")
+    week = Week(course, env=grading_env)
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(zipfile.ZipInfo(f"gil_LATE_801_81_{PILOT}.ipynb",
+                                        date_time=(2026, 12, 5, 11, 0, 0)),
+                        (REPO_ROOT / "exercises" / PILOT / f"{PILOT}.ipynb").read_bytes())
+    output = _ok_run(week.run("collect", "collect", PILOT, "--zip", str(archive)))
+    assert "TIME UNKNOWN" not in output and "no known submission time" not in output
+    stamp = (course.submitted("gil", PILOT) / "timestamp.txt").read_text()
+    assert stamp.strip() == "2026-12-05T10:00:00+00:00", "11:00 in Paris is 10:00 UTC"
+
+
+def _ok_run(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
 
 
 # --- 8: grades for the LMS ----------------------------------------------------------------------
