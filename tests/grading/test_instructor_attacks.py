@@ -215,18 +215,53 @@ def test_an_uploaded_name_that_imitates_another_student_is_skipped(collect_cours
 
 
 def test_a_forged_resubmission_number_does_not_beat_a_later_submission(
-        collect_course, grading_env, release_bytes, tmp_path):
-    # The student names the early upload ch01_definition-99.ipynb; the LMS's time decides.
-    later = notebook_bytes(collect_course, Student("x"))
+        released_course, grading_env, release_bytes, tmp_path):
+    # The student names the early upload ch01_definition-99.ipynb; the LMS's time decides
+    # (here an LMS that stores submission times in its zip, and a course that says so).
+    course = private_course(released_course, tmp_path / "course")
+    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write("c.LmsDownload.zip_times_are_submission_times = True\n")
+    later = notebook_bytes(course, Student("x"))
     archive = lms_zip(tmp_path / "attempts.zip", [
         (f"atk-eager_301_1_{PILOT}-99.ipynb", release_bytes, (2026, 12, 4, 10, 0, 0)),
         (f"atk-eager_LATE_301_2_{PILOT}-1.ipynb", later, (2026, 12, 6, 10, 0, 0))])
-    assert cli(collect_course, grading_env, "collect", PILOT, "--zip",
-               str(archive)).returncode == 0
-    folder = collect_course.submitted("atk-eager", PILOT)
+    assert cli(course, grading_env, "collect", PILOT, "--zip", str(archive)).returncode == 0
+    folder = course.submitted("atk-eager", PILOT)
     assert (folder / f"{PILOT}.ipynb").read_bytes() == later
     # The submission time is the LMS's, whatever the name says: this one was late.
     assert (folder / "timestamp.txt").read_text().startswith("2026-12-06T10:00:00")
+
+
+def test_a_file_name_sets_no_time_and_entry_times_count_only_when_the_course_says_so(
+        collect_course, grading_env, release_bytes, tmp_path):
+    # Canvas's pattern has no timestamp group: a time in the student's own file name, or the
+    # zip's entry time (the download's), gives no submission time, so no lateness either way.
+    archive = lms_zip(tmp_path / "clock.zip", [
+        (f"atk-clock_302_1_2026-12-01T00:00:00Z_{PILOT}.ipynb", release_bytes, ON_TIME),
+        (f"atk-clock_302_1_{PILOT}.ipynb", release_bytes, (2030, 1, 1, 0, 0, 0))])
+    result = cli(collect_course, grading_env, "collect", PILOT, "--zip", str(archive))
+    assert result.returncode == 0, failure(result)
+    assert f"SKIPPED: atk-clock_302_1_2026-12-01T00:00:00Z_{PILOT}.ipynb" in result.stdout
+    folder = collect_course.submitted("atk-clock", PILOT)
+    assert (folder / f"{PILOT}.ipynb").exists() and not (folder / "timestamp.txt").exists()
+
+
+def test_a_student_file_that_is_skipped_does_not_void_the_times_file(
+        collect_course, grading_env, release_bytes, tmp_path):
+    # A careless (or hostile) upload under another name is skipped; the instructor's times
+    # file still names that student, and everyone else's time must still be taken.
+    archive = lms_zip(tmp_path / "careless.zip", [
+        ("atk-careless_303_1_my_homework.ipynb", release_bytes, ON_TIME),
+        (f"atk-careful_304_2_{PILOT}.ipynb", release_bytes, ON_TIME)])
+    times = tmp_path / "times.csv"
+    times.write_text("user_id,submitted_at\n303,2026-12-04T20:00:00Z\n"
+                     "304,2026-12-04T21:00:00Z\n", encoding="utf-8")
+    result = cli(collect_course, grading_env, "collect", PILOT, "--zip", str(archive),
+                 "--times", str(times))
+    assert result.returncode == 0, failure(result)
+    assert "SKIPPED: atk-careless_303_1_my_homework.ipynb" in result.stdout
+    stamp = collect_course.submitted("atk-careful", PILOT) / "timestamp.txt"
+    assert stamp.read_text().startswith("2026-12-04T21:00:00")
 
 
 def test_a_second_lms_user_under_the_same_name_stops_collection(collect_course, grading_env,

@@ -79,6 +79,8 @@ def test_collect_unpacks_a_canvas_download(course, tmp_path):
         os.chdir(cwd)
     for student in ("ada", "grace"):
         assert (submit_dir / student / PILOT / f"{PILOT}.ipynb").exists(), student
+        # The entries carry the zip's build time, not a submission time: none is written.
+        assert not (submit_dir / student / PILOT / "timestamp.txt").exists(), student
 
 
 def _grade(course, *arguments):
