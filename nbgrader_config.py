@@ -39,17 +39,20 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
 # `python -m softmax_grading collect` reads an LMS download (softmax_grading.collect). Canvas
-# names each file `<student>_<user id>_<submission id>_<file name>`, with `LATE_` after the
+# names each file `<student>_<user id>_<attachment id>_<file name>`, with `LATE_` after the
 # student when late, and `-1`, `-2` ... before the extension on resubmission. The groups:
 # student_id and file_id (required, as in nbgrader), and optionally late, lms_user_id (kept
-# for the Canvas grades file), attempt (the resubmission number) and timestamp (a submission
-# time in the name; without one, the time stored with the file in the zip is used).
-# Adapt this pattern to another LMS's naming.
+# for the Canvas grades file, and matched with a `collect --times` file), attempt (the
+# resubmission number) and timestamp (a submission time in the name, for an LMS that puts it
+# there; never one the student's own file name can set). Adapt this pattern to another LMS.
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[^/_]+)_(?P<late>LATE_)?(?P<lms_user_id>\d+)_\d+_"
     r"(?P<file_id>[^/]+?)(?:-(?P<attempt>\d+))?\.ipynb$"
 )
-# The time zone of the file times in the LMS's zip (Canvas writes UTC).
+# Canvas's zip holds no submission times: each entry has the time the zip was built. For an
+# LMS that does store submission times with its files, set this to True (they are read in
+# LmsDownload.timezone); otherwise times come from `collect --times FILE`, or are unknown.
+c.LmsDownload.zip_times_are_submission_times = False
 c.LmsDownload.timezone = "UTC"
 
 # Late work: nbgrader compares each submission's time (timestamp.txt, written by collect)
