@@ -608,6 +608,61 @@ def test_similarity_lists_alike_pairs_and_ignores_the_skeleton(week):
     assert output.splitlines()[1].split()[0] == "softmax_impl"
 
 
+# --- the guide's other commands ------------------------------------------------------------------
+
+
+def test_due_shows_and_clears_the_due_date_and_the_csv_follows(week):
+    assert f"{PILOT} is due 2026-12-04T23:59:00Z" in _ok_run(week.run("due show", "due", PILOT))
+    try:
+        cleared = _ok_run(week.run("due clear", "due", PILOT, "--clear"))
+        assert f"{PILOT} has no due date now; nothing counts as late" in cleared
+        assert f"{PILOT} has no due date" in _ok_run(week.run("due show", "due", PILOT))
+        bob = {row["student_id"]: row for row in week.csv(f"grades/{PILOT}.csv")}["bob"]
+        assert (bob["late_penalty"], bob["days_late"], bob["score"]) == ("0", "0", "9")
+    finally:
+        _ok_run(week.run("due again", "due", PILOT, DUE))
+    bob = {row["student_id"]: row for row in week.csv(f"grades/{PILOT}.csv")}["bob"]
+    assert (bob["late_penalty"], bob["score"]) == ("1.8", "7.2")
+
+
+def test_export_with_the_roster_gives_every_enrolled_student_a_row(week, tmp_path):
+    roster = tmp_path / "roster.csv"
+    with open(roster, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*CANVAS_IDENTITY, "Exercise 1 (4242)"])
+        writer.writerow(["    Points Possible", "", "", "", "", "10"])
+        writer.writerow(["Lovelace, Ada", "111", "S111", "ada@uni", "Section A", ""])
+        writer.writerow(["Zed, Zoe", "777", "S777", "zoe@uni", "Section B", ""])
+    result = week.run("export roster", "export", PILOT, "--canvas", "canvas-roster.csv",
+                      "--canvas-column", CANVAS_COLUMN, "--roster", str(roster))
+    assert "Canvas gradebook file written to canvas-roster.csv" in _ok_run(result)
+    with open(week.course.root / "canvas-roster.csv", newline="", encoding="utf-8") as handle:
+        lines = {line[1]: line for line in list(csv.reader(handle))[2:]}
+    assert lines["111"] == ["Lovelace, Ada", "111", "S111", "ada@uni", "Section A", "10"]
+    assert lines["777"] == ["Zed, Zoe", "777", "S777", "zoe@uni", "Section B", ""]
+    assert lines["222"][-1] == "7.2", "a student missing from the roster still gets a row"
+
+
+def test_written_export_pending_lists_only_answers_awaiting_a_mark(week, tmp_path):
+    destination = tmp_path / "pending.yaml"
+    result = week.run("written-export pending", "written-export", PILOT, "--pending",
+                      "--to", str(destination))
+    assert f"1 written answer(s) written to {destination}" in _ok_run(result)
+    document = yaml.safe_load(destination.read_text())
+    assert [entry["student"] for entry in document["students"]] == ["carl"]
+    assert document["students"][0]["answers"][0]["answer"] == CHANGED_ANSWER
+
+
+def test_similarity_top_limits_the_printed_pairs_not_the_csv(week):
+    output = _ok_run(week.run("similarity top", "similarity", PILOT, "--top", "1"))
+    printed = output.splitlines()
+    table = printed[:next(i for i, line in enumerate(printed) if line.startswith("all "))]
+    assert table[0].split()[:3] == ["part", "student", "A"] and len(table) == 2, output
+    with open(week.course.root / "reports" / PILOT / "similarity.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) > 1 and f"all {len(rows)} pair(s) with any overlap written to" in output
+
+
 # --- 13: the instructor's own setup command -------------------------------------------------------
 
 
