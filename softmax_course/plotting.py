@@ -354,8 +354,9 @@ def plot_heatmap(
                 if np.isnan(value):
                     continue
                 color = _text_color_for(image.cmap(image.norm(value)))
+                # at the style's text size, like the tick labels: legible on a phone too
                 ax.text(col, row, format(value, fmt), ha="center", va="center", color=color,
-                        fontsize=10)
+                        fontsize="medium")
         if colorbar:
             bar = ax.figure.colorbar(image, ax=ax)
             if colorbar_label is not None:
@@ -607,7 +608,7 @@ def plot_logits_and_probs(
         left.set_title("logits $z$")
         left.set_ylabel("score")
         bars = right.bar(positions, probabilities, color=COURSE_PALETTE[1])
-        right.bar_label(bars, fmt="%.2f", fontsize=9)
+        right.bar_label(bars, fmt="%.2f", fontsize="medium")
         right.set_ylim(0.0, 1.05)
         right.set_ylabel("probability")
         title = "softmax$(z)$" if temperature == 1 else f"softmax$(z / T)$, $T = {temperature:g}$"
