@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -16,15 +18,49 @@ import pytest
 PDF_NAME = "softmax-from-first-principles.pdf"
 DESCRIPTION = re.compile(r'<meta name="description" content="([^"]*)"')
 # Maths that MathJax did not typeset before printing: TeX between \( \), \[ \] or $$ that holds
-# a letter, an operator or a command. (The guides print "\(1\)" in a shell path and "$$ ... $$"
-# as syntax; TeX commands alone appear in printed code, in matplotlib labels.)
+# a letter, an operator or a command, or a lone $ straight before a TeX command ("$\frac").
+# (The guides print "\(1\)" in a shell path and "$$ ... $$" as syntax; printed code holds
+# matplotlib labels, r"$\log S$" or r"uniform: $\log 16$", whose maths a quote closes.)
 RAW_TEX = re.compile(
-    r"\\\([^()]*?[A-Za-z=^_+\\][^()]*?\\\)|\\\[.*?\\\]|\$\$[^$]*[=^_\\][^$]*\$\$", re.S
+    r"\\\([^()]*?[A-Za-z=^_+\\][^()]*?\\\)|\\\[.*?\\\]|\$\$[^$]*[=^_\\][^$]*\$\$"
+    r"|(?<!\$)\$\\[A-Za-z]{2,}(?![^$\n]*\$[\"'])",
+    re.S,
 )
+# A collapsed proof or answer in a chapter page: its summary, then its body.
+DROPDOWN = re.compile(
+    r'<details class="[^"]*sd-dropdown[^"]*">\s*<summary[^>]*>\s*<span class="sd-summary-text">'
+    r"([^<]*)</span>.*?</summary>(.*?)</details>",
+    re.S,
+)
+MATHS = re.compile(r'<(span|div) class="math[^"]*">.*?</\1>', re.S)
 
 
 def chapter_pages(built_html: Path) -> list[Path]:
     return sorted(built_html.glob("book/0*.html"))
+
+
+def plain(text: str) -> str:
+    """``text`` with single spaces, its characters in NFKC form."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def letters_and_digits(text: str) -> str:
+    """Only the ASCII letters and digits of ``text``: a PDF's text layer spaces inline code
+    apart, and marks a word broken at a line end with U+FFFE where the page had a hyphen."""
+    return re.sub(r"[^0-9A-Za-z]+", "", unicodedata.normalize("NFKC", text))
+
+
+def dropdown_phrases(page: Path) -> list[tuple[str, str]]:
+    """(summary, phrase) for every collapsed proof or answer: up to eight words of the longest
+    run of plain text in its body (no maths, whose glyphs do not read back as TeX, no list
+    number, no markup), which only an opened dropdown prints."""
+    phrases = []
+    for summary, body in DROPDOWN.findall(page.read_text(encoding="utf-8")):
+        runs = re.split(r"<[^>]+>", MATHS.sub("<maths/>", body))
+        words = max((plain(unescape(run)).split() for run in runs), key=len)
+        if len(words) >= 4:
+            phrases.append((summary.strip(), " ".join(words[:8])))
+    return phrases
 
 
 def test_every_page_names_the_favicon_and_it_is_shipped(built_html: Path) -> None:
@@ -91,7 +127,7 @@ def test_the_home_page_links_the_pdf(built_html: Path) -> None:
     assert f'href="../{PDF_NAME}"' in html or f'href="{PDF_NAME}"' in html
 
 
-def test_pdf_has_every_chapter_rendered_maths_and_figures(book_pdf: Path) -> None:
+def test_pdf_has_every_chapter_rendered_maths_and_figures(built_html: Path, book_pdf: Path) -> None:
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(book_pdf)
@@ -102,8 +138,9 @@ def test_pdf_has_every_chapter_rendered_maths_and_figures(book_pdf: Path) -> Non
         for page in document:
             texts.append(page.get_textpage().get_text_range())
             # max_depth: Chromium may nest an image inside a form object
-            images += sum(1 for _ in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE],
-                                                      max_depth=15))
+            images += sum(
+                1 for _ in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=15)
+            )
     finally:
         document.close()
     text = "\n".join(texts)
@@ -112,8 +149,37 @@ def test_pdf_has_every_chapter_rendered_maths_and_figures(book_pdf: Path) -> Non
     raw = sorted({match.group(0) for match in RAW_TEX.finditer(text)})
     assert raw == [], f"TeX left untypeset in the PDF: {raw}"
     assert images >= 15, f"only {images} images in the PDF"
-    # Collapsed proofs and answers are printed open.
-    assert text.count("Proof") >= 10, "collapsed proofs are missing from the PDF"
+    # Collapsed proofs and answers are printed open: words from inside each one are on paper.
+    printed = letters_and_digits(text)
+    dropdowns = [
+        (page.name, summary, phrase)
+        for page in chapter_pages(built_html)
+        for summary, phrase in dropdown_phrases(page)
+    ]
+    assert sum(summary.startswith("Proof") for _, summary, _ in dropdowns) >= 10, dropdowns
+    closed = [entry for entry in dropdowns if letters_and_digits(entry[2]) not in printed]
+    assert closed == [], f"dropdowns printed closed (or cut): {closed}"
+
+
+def test_pdf_outline_lists_every_chapter_and_its_sections(built_html: Path, book_pdf: Path) -> None:
+    import pypdfium2 as pdfium
+
+    titles = [
+        plain(unescape(re.search(r"<title>(.*?) &#8212;", page.read_text("utf-8"))[1]))
+        for page in chapter_pages(built_html)
+    ]
+    assert len(titles) == 9, titles
+    document = pdfium.PdfDocument(book_pdf)
+    try:
+        outline = [(mark.level, plain(mark.get_title() or "")) for mark in document.get_toc()]
+    finally:
+        document.close()
+    for title in titles:
+        at = [index for index, (_, name) in enumerate(outline) if name == title]
+        assert at, f"no bookmark for {title!r} in the PDF outline: {outline[:40]}"
+        level = outline[at[0]][0]
+        following = outline[at[0] + 1 : at[0] + 2]
+        assert following and following[0][0] == level + 1, f"{title!r} has no section bookmarks"
 
 
 def test_each_cell_shows_its_printed_output_in_one_box(built_html: Path) -> None:

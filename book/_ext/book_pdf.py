@@ -11,6 +11,11 @@ The script then makes the home page the whole book: it appends the article of ev
 navigation lists, in its order, each starting on a new page; image sources are resolved, and
 links between pages become links within the document. (Sphinx's ``singlehtml`` builder would do
 the same, but it executes every chapter again and cannot write sphinx-design's dropdowns.)
+The first page carries the book's title and a printed contents of every page, as the navigation
+lists them; the PDF is tagged and its outline (the reader's bookmarks) follows the headings: each
+page's title, then its sections. Chromium names a bookmark after the glyphs it painted, which
+loses the space where a heading wraps, repeats a heading that starts a page and drops its maths;
+the bookmarks are renamed, with pypdf, after the headings' text.
 Before printing it waits for MathJax, opens every collapsed proof and answer (it dispatches the
 ``beforeprint`` event that ``print_expand.js`` and sphinx-togglebutton listen to), and scales
 down any display equation still wider than the printed column, so nothing is cut at the margin.
@@ -36,6 +41,10 @@ PDF_OPTIONS = {
     "print_background": True,
     "margin": {"top": "18mm", "bottom": "20mm", "left": "18mm", "right": "18mm"},
     "display_header_footer": True,
+    # A tagged PDF, whose headings Chromium turns into the outline: bookmarks for every chapter
+    # and section, which a PDF reader shows as a navigable table of contents.
+    "tagged": True,
+    "outline": True,
     "header_template": "<span></span>",
     "footer_template": (
         '<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">'
@@ -82,6 +91,55 @@ ASSEMBLE_BOOK = """async () => {
   article.querySelectorAll('a[href]').forEach(a => {
     if (!a.getAttribute('href').startsWith('#')) { pointInside(a, 'href', home.href); }
   });
+  // The theme prints the home page's title and a "Contents" of the home page's own sections.
+  // For the whole book the title is the book's, and the printed contents lists its pages as the
+  // navigation does (chapters with their exercises, guides, reference), linked within the PDF;
+  // the outline gives the same in a reader, but paper has no bookmarks.
+  const bookTitle = document.querySelector('.logo__title').textContent.trim();
+  document.title = bookTitle;
+  const printTitle = document.querySelector('#jb-print-docs-body h1');
+  if (printTitle) { printTitle.textContent = bookTitle; }
+  const listOf = entries => {
+    const list = document.createElement('ul');
+    entries.querySelectorAll(':scope > li').forEach(entry => {
+      const source = entry.querySelector(':scope > a');
+      const item = document.createElement('li');
+      const link = document.createElement('a');
+      link.textContent = source.textContent.trim();
+      link.setAttribute('href', source.getAttribute('href'));
+      pointInside(link, 'href', home.href);
+      item.appendChild(link);
+      const children = entry.querySelector(':scope > details > ul, :scope > ul');
+      if (children) { item.appendChild(listOf(children)); }
+      list.appendChild(item);
+    });
+    return list;
+  };
+  // The contents have the first page(s) to themselves; the introduction follows under its own
+  // title, which the theme hides in print as it does every page's first (print.css shows the
+  // appended pages' titles).
+  const front = document.getElementById('jb-print-docs-body');
+  if (front) { front.style.breakAfter = 'page'; }
+  const introduction = article.querySelector('h1');
+  if (introduction) { introduction.style.display = 'block'; }
+  const contents = document.querySelector('#jb-print-toc nav');
+  if (contents) {
+    contents.replaceChildren();
+    document.querySelectorAll(
+      'nav.bd-docs-nav p.caption, nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link)'
+    ).forEach(node => {
+      if (node.matches('p.caption')) {
+        const caption = document.createElement('p');
+        caption.className = 'book-pdf-contents-caption';
+        caption.textContent = node.textContent.trim();
+        contents.appendChild(caption);
+      } else {
+        const list = listOf(node);
+        list.className = 'section-nav';
+        contents.appendChild(list);
+      }
+    });
+  }
   await window.MathJax.typesetPromise([article]);
   return pages.length;
 }"""
@@ -110,6 +168,38 @@ FIT_WIDE_EQUATIONS = """() => {
 }"""
 
 
+# The text of every heading the printed page shows, in order: Chromium's outline has one bookmark
+# for each. Maths is read from MathJax's assistive MathML (a square root keeps its sign). With each
+# title comes the text before its first maths, which Chromium's bookmark starts with.
+HEADING_TITLES = r"""() => {
+  const mathText = node => {
+    if (node.nodeType === Node.TEXT_NODE) { return node.textContent; }
+    const inner = Array.from(node.childNodes).map(mathText).join('');
+    if (node.localName !== 'msqrt') { return inner; }
+    return '\u221a' + (inner.length > 1 ? `(${inner})` : inner);
+  };
+  return Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+    .filter(heading => heading.getClientRects().length > 0)
+    .map(heading => {
+      const copy = heading.cloneNode(true);
+      copy.querySelectorAll('.headerlink').forEach(link => link.remove());
+      const before = copy.cloneNode(true);
+      const firstMaths = before.querySelector('mjx-container');
+      if (firstMaths) {
+        const range = document.createRange();
+        range.setStartBefore(firstMaths);
+        range.setEndAfter(before.lastChild);
+        range.deleteContents();
+      }
+      copy.querySelectorAll('mjx-container').forEach(maths => {
+        const mathml = maths.querySelector('mjx-assistive-mml math');
+        maths.replaceWith(mathml ? mathText(mathml) : '');
+      });
+      return [copy.textContent.replace(/\s+/g, ' ').trim(), before.textContent];
+    });
+}"""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -120,6 +210,52 @@ def find_chromium() -> str:
         if Path(candidate).is_file():
             return candidate
     sys.exit("book_pdf: Chromium is missing; install Debian's package: apt-get install chromium")
+
+
+# A heading that wraps has a first line longer than this (spaces aside): Chromium can repeat a
+# line in a bookmark, but not inside the first one.
+BOOKMARK_CHECKED_CHARACTERS = 16
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def name_bookmarks(pdf: Path, headings: list[tuple[str, str]]) -> None:
+    """Give the PDF's bookmarks, in outline order, the titles of the printed ``headings``.
+
+    ``headings`` holds (title, text before its first maths). Each bookmark must start with the
+    first characters of that text (spaces aside; a repeated line can follow the heading's first),
+    or the outline and the headings do not correspond and the PDF is left as Chromium wrote it,
+    with an error.
+    """
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    # incremental: pypdf appends the renamed bookmarks instead of rewriting the whole file
+    writer = PdfWriter(pdf, incremental=True)
+    bookmarks, pending = [], []
+    outline = writer.root_object.get("/Outlines")
+    if outline is not None:
+        pending.append(outline.get_object().get("/First"))
+    while pending:
+        node = pending.pop()
+        if node is None:
+            continue
+        bookmark = node.get_object()
+        bookmarks.append(bookmark)
+        # depth first, as the outline reads: the next sibling after the children
+        pending.extend([bookmark.get("/Next"), bookmark.get("/First")])
+    if len(bookmarks) != len(headings):
+        sys.exit(f"book_pdf: {len(bookmarks)} bookmarks for {len(headings)} printed headings")
+    for bookmark, (title, before_maths) in zip(bookmarks, headings, strict=True):
+        painted = _squeezed(str(bookmark.get("/Title", "")))
+        if not painted.startswith(_squeezed(before_maths)[:BOOKMARK_CHECKED_CHARACTERS]):
+            sys.exit(f"book_pdf: the bookmark {painted!r} is not the heading {title!r}")
+        bookmark[NameObject("/Title")] = TextStringObject(title)
+    renamed = pdf.with_suffix(".renamed.pdf")
+    writer.write(renamed)
+    renamed.replace(pdf)
 
 
 def print_book(site: Path, output: Path) -> tuple[int, int]:
@@ -155,6 +291,7 @@ def print_book(site: Path, output: Path) -> tuple[int, int]:
                 page.set_viewport_size({"width": PRINTED_WIDTH_PX, "height": 900})
                 page.evaluate(PREPARE_FOR_PRINT)
                 scaled = page.evaluate(FIT_WIDE_EQUATIONS)
+                headings = page.evaluate(HEADING_TITLES)
                 output.parent.mkdir(parents=True, exist_ok=True)
                 page.pdf(path=str(output), **PDF_OPTIONS)
             finally:
@@ -162,6 +299,7 @@ def print_book(site: Path, output: Path) -> tuple[int, int]:
     finally:
         server.shutdown()
         server.server_close()
+    name_bookmarks(output, headings)
     return appended, scaled
 
 
