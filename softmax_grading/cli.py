@@ -87,7 +87,10 @@ def collect(course: Course, assignment: str, archive: Path, times: Path | None =
     for student, entry in run.late_time_unknown.items():
         print(f"LATE, TIME UNKNOWN: {printable(student)} ({printable(entry)}): "
               f"{collect_module.LATE_TIME_UNKNOWN}", flush=True)
-    if run.time_unknown:
+    if run.time_unknown and times:
+        print(f"NOTE: {run.time_unknown} student(s) of this zip are not in {times.name} and "
+              "have no known submission time (nbgrader counts them on time)", flush=True)
+    elif run.time_unknown:
         print(f"NOTE: {run.time_unknown} student(s) of this zip have no known submission time "
               "(nbgrader counts them on time): give the LMS's times with --times FILE, see "
               "the instructor guide's 'Due dates and late work'", flush=True)

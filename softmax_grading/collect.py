@@ -172,8 +172,8 @@ def read_times(path: Path) -> SubmissionTimes:
             ids = [name for name in TIMES_ID_COLUMNS if name in columns]
             if len(ids) != 1 or TIMES_TIME_COLUMN not in columns:
                 raise SystemExit(
-                    f"{path}: the first line must name the columns user_id (the LMS's user "
-                    f"id) or student_id, and {TIMES_TIME_COLUMN}; it names "
+                    f"{path}: the first line must name one id column, user_id (the LMS's "
+                    f"user id) or student_id, and {TIMES_TIME_COLUMN}; it names "
                     f"{', '.join(map(printable, columns)) or 'none'}. Nothing was collected.")
             reader.fieldnames = columns
             times: dict[str, str] = {}

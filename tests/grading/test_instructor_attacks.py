@@ -252,7 +252,8 @@ def test_a_student_file_that_is_skipped_does_not_void_the_times_file(
     # file still names that student, and everyone else's time must still be taken.
     archive = lms_zip(tmp_path / "careless.zip", [
         ("atk-careless_303_1_my_homework.ipynb", release_bytes, ON_TIME),
-        (f"atk-careful_304_2_{PILOT}.ipynb", release_bytes, ON_TIME)])
+        (f"atk-careful_304_2_{PILOT}.ipynb", release_bytes, ON_TIME),
+        (f"atk-untimed_305_3_{PILOT}.ipynb", release_bytes, ON_TIME)])
     times = tmp_path / "times.csv"
     times.write_text("user_id,submitted_at\n303,2026-12-04T20:00:00Z\n"
                      "304,2026-12-04T21:00:00Z\n", encoding="utf-8")
@@ -262,6 +263,9 @@ def test_a_student_file_that_is_skipped_does_not_void_the_times_file(
     assert "SKIPPED: atk-careless_303_1_my_homework.ipynb" in result.stdout
     stamp = collect_course.submitted("atk-careful", PILOT) / "timestamp.txt"
     assert stamp.read_text().startswith("2026-12-04T21:00:00")
+    # Not in the times file: collected, with no time, and said so.
+    assert "1 student(s) of this zip are not in times.csv" in result.stdout
+    assert not (collect_course.submitted("atk-untimed", PILOT) / "timestamp.txt").exists()
 
 
 def test_a_second_lms_user_under_the_same_name_stops_collection(collect_course, grading_env,
