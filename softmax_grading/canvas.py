@@ -6,7 +6,7 @@ column per assignment, headed by the assignment's name (an existing Canvas
 assignment as ``Name (assignment id)``; a new name creates a new assignment),
 and an optional second row, ``Points Possible``, with each assignment's
 maximum. Canvas finds each student by ``ID``, its user id, which ``collect``
-reads from Canvas's file names (``<name>_<user id>_<submission id>_<file>``).
+reads from Canvas's file names (``<name>_<user id>_<attachment id>_<file>``).
 A blank score changes nothing in Canvas, so missing work and work still
 awaiting manual grading are left blank, and listed.
 
