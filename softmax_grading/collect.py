@@ -51,13 +51,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dateutil import parser as date_parser
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
 from traitlets import Bool, Int, Unicode
 from traitlets.config import Configurable
 
+from softmax_grading.iso_time import parse_iso_time
 from softmax_grading.layout import Course
 from softmax_grading.untrusted import inside, is_student_id, printable
 
@@ -206,10 +206,7 @@ def read_times(path: Path) -> SubmissionTimes:
 
 def _parse_time(text: str) -> str | None:
     """An ISO 8601 time with a time zone, as ISO 8601 in UTC; None if it is not one."""
-    try:
-        when = date_parser.isoparse(text) if text else None
-    except (ValueError, OverflowError):
-        return None
+    when = parse_iso_time(text)
     if when is None or when.tzinfo is None:
         return None
     return when.astimezone(dt.UTC).isoformat()

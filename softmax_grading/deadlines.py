@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dateutil import parser as date_parser
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 
 from softmax_grading import collect
+from softmax_grading.iso_time import parse_iso_time
 from softmax_grading.layout import Course
 
 
 def parse_due_date(text: str) -> dt.datetime:
     """A due date with an explicit time zone, as a naive UTC datetime (nbgrader's form)."""
-    try:
-        when = date_parser.isoparse(text.replace(" ", "T", 1)) if text else None
-    except ValueError:
-        when = None
+    when = parse_iso_time(text)
     if when is None:
         raise SystemExit(f"{text!r} is not a date and time; write it like 2026-12-04T23:59+01:00")
     if when.tzinfo is None:
