@@ -7,8 +7,9 @@ every logit, so the shift can keep ``exp`` from overflowing and the sum from und
 ``log_softmax`` and ``logsumexp`` subtract ``m`` itself (``_shift``): the largest term is then
 exactly ``exp(0) = 1``, which ``log1p`` needs. ``softmax`` shifts by the constant that loses nothing
 (``_lossless_shift``): rounding ``x - m`` costs up to ``|x - m|`` ulps in the probability, so it
-exponentiates the logits as they are when they cannot overflow, and otherwise subtracts an integer
-for which ``x - c`` is exact. It is then as accurate as ``exp`` itself and one pass cheaper.
+exponentiates the logits as they are when they cannot overflow, and otherwise subtracts ``m``
+where that happens to be exact, or else an integer for which ``x - c`` is exact. It is then as
+accurate as ``exp`` itself and one pass cheaper.
 
 The fast paths (no mask and a finite maximum in every slice, checked on the reduced array only) do
 one max, at most one subtraction into a buffer the function owns and nothing else; everything
@@ -136,7 +137,7 @@ def _all_finite(x_max):
     return math.isfinite(np.add.reduce(x_max, axis=None))
 
 
-def _lossless_shift(x_max, temperature, slice_size):
+def _lossless_shift(z, axes, mask, x_max, temperature):
     r"""The constant ``c`` per slice (reduced axes kept) that ``softmax`` exponentiates
     ``(x - c) / T`` with: no overflow, a largest weight that cannot underflow, and for ``T = 1``
     no rounding in ``x - c`` wherever the probability is a normal number. ``None`` when some
@@ -148,17 +149,21 @@ def _lossless_shift(x_max, temperature, slice_size):
     leave the sum of the ``K`` weights finite, and
 
     * ``0 <= m <= L``: ``c = 0``. The logits are exponentiated as they are, with no rounding
-      before ``exp``, and the largest weight is :math:`e^m \ge 1`.
-    * ``m < 0`` (``T = 1``): ``c = ceil(m)``, an integer with ``x <= m <= c <= 0``. Then
-      ``|x - c| <= |x|`` and ``x - c`` lies on the grid of ``x`` (a multiple of its ulp, which
-      divides every integer below 2^53), so it is exact. The largest weight is
-      :math:`e^{m - c} > e^{-1}`.
-    * ``m > L`` (``T = 1``): ``c = ceil(m - L)``, so the largest exponent is between ``L - 1``
-      and ``L``. For ``x >= c``, ``0 <= x - c <= x`` is exact by the same argument; every other
-      ``x`` has a probability below :math:`e^{1 - L}`, at the bottom of the normal range.
+      before ``exp``, and the largest weight is :math:`e^m \ge 1`. (The common case costs no
+      pass beyond the maximum: the minimum the two rules below need is not computed.)
+    * ``m < 0`` (``T = 1``): ``c = m`` when ``x - m`` is exact for every logit whose weight does
+      not underflow (``_subtracting_the_maximum_is_exact``), so the largest weight is exactly
+      1; otherwise ``c = ceil(m)``, an integer with ``x <= m <= c <= 0``. Then ``|x - c| <= |x|``
+      and ``x - c`` lies on the grid of ``x`` (a multiple of its ulp, which divides every integer
+      below 2^53), so it is exact. The largest weight is :math:`e^{m - c} > e^{-1}`.
+    * ``m > L`` (``T = 1``): ``c = m`` when that is exact as above; otherwise
+      ``c = ceil(m - L)``, so the largest exponent is between ``L - 1`` and ``L``. For ``x >= c``,
+      ``0 <= x - c <= x`` is exact by the same argument; every other ``x`` has a probability
+      below :math:`e^{1 - L}`, at the bottom of the normal range.
     * ``T != 1``: ``(x - c) / T`` rounds anyway, so ``c = 0`` when ``0 <= m / T <= L`` (one
       rounding, in ``x / T``) and otherwise ``c = m``, whose largest weight is exactly 1.
     """
+    slice_size = z.size // x_max.size
     largest_exponent = _log_largest(x_max.dtype) - math.log(slice_size) - 1.0
     if x_max.size == 1:
         m = x_max.item()
@@ -166,9 +171,14 @@ def _lossless_shift(x_max, temperature, slice_size):
             return None
         if temperature != 1.0:
             return 0.0 if 0.0 <= m / temperature <= largest_exponent else m
+        if 0.0 <= m <= largest_exponent:
+            return 0.0
+        x_min = _slice_minima(z, axes, mask)
+        if _subtracting_the_maximum_is_exact(x_max, x_min).item():
+            return m
         if m < 0.0:
             return float(math.ceil(m))
-        return float(math.ceil(max(m - largest_exponent, 0.0)))
+        return float(math.ceil(m - largest_exponent))
     # Two reductions over the maxima settle the common case (every slice unshifted), and with it
     # finiteness: a NaN fails every comparison, an infinity the bounds.
     lowest = np.minimum.reduce(x_max, axis=None).item() / temperature
@@ -182,9 +192,50 @@ def _lossless_shift(x_max, temperature, slice_size):
         unshifted = (scaled >= 0.0) & (scaled <= largest_exponent)
         shift = np.where(unshifted, 0.0, x_max).astype(x_max.dtype, copy=False)
     else:
-        shift = np.where(x_max < 0.0, np.ceil(x_max),
-                         np.ceil(np.maximum(x_max - largest_exponent, 0.0)))
+        integer_shift = np.where(x_max < 0.0, np.ceil(x_max),
+                                 np.ceil(np.maximum(x_max - largest_exponent, 0.0)))
+        exact = _subtracting_the_maximum_is_exact(x_max, _slice_minima(z, axes, mask))
+        exact &= (x_max < 0.0) | (x_max > largest_exponent)  # the rest stay unshifted
+        shift = np.where(exact, x_max, integer_shift)
     return shift if shift.any() else 0.0
+
+
+def _subtracting_the_maximum_is_exact(x_max, x_min):
+    """Per slice, whether ``x - m`` is exact for every logit ``x`` whose weight ``exp(x - m)``
+    does not underflow to 0, so that ``c = m`` loses nothing and the largest weight is exactly
+    ``exp(0) = 1`` (SciPy's shift, where it happens to be exact).
+
+    Logits more than ``U`` (beyond ``exp``'s underflow to 0) below ``m`` get weight 0 however
+    ``x - m`` rounds, and their probabilities round to 0 too, so only ``[max(n, m - U), m]``
+    counts, ``n`` the slice minimum. Within it ``x - m`` is exact
+
+    * by Sterbenz's lemma when every such ``x`` is within a factor 2 of ``m`` (``x >= m / 2`` for
+      ``m > 0``, ``x >= 2 m`` for ``m < 0``); for ``m > 0`` that holds whenever ``m >= 2 U``;
+    * for ``m < 0``, when ``m`` is a multiple of the ulp of the lowest such ``x``: it is then a
+      multiple of every such ulp (powers of 2), and ``|x - m| <= |x|`` puts ``x - m`` on the
+      grid of ``x``.
+    """
+    underflow = _exp_underflow(x_max.dtype)
+    lowest_counted = np.maximum(x_min, x_max - underflow)
+    positive = (x_max > 0.0) & ((lowest_counted >= x_max / 2) | (x_max >= 2 * underflow))
+    on_grid = np.fmod(x_max, np.spacing(np.abs(lowest_counted))) == 0.0
+    negative = (x_max < 0.0) & ((lowest_counted >= 2 * x_max) | on_grid)
+    return positive | negative
+
+
+def _slice_minima(z, axes, mask):
+    """The smallest unmasked entry of every slice, reduced axes kept with size 1 (the rare
+    paths of ``_lossless_shift`` alone need it)."""
+    if mask is None:
+        return np.minimum.reduce(z, axis=axes, keepdims=True)  # (..., 1, ...)
+    return np.minimum.reduce(z, axis=axes, keepdims=True, initial=np.inf, where=mask)
+
+
+@functools.cache
+def _exp_underflow(dtype):
+    """A margin past the exponent below which ``exp`` is 0 in ``dtype`` (log of its smallest
+    subnormal, minus 1)."""
+    return 1.0 - float(np.log(np.finfo(dtype).smallest_subnormal.astype(np.float64)))
 
 
 @functools.cache
@@ -412,7 +463,7 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     x_max = _slice_maxima(z, axes, mask)
     with np.errstate(**_QUIET):
         # None unless every slice has a finite maximum: no unmasked +inf or NaN, some mass.
-        shift = _lossless_shift(x_max, temperature, z.size // x_max.size)
+        shift = _lossless_shift(z, axes, mask, x_max, temperature)
         exact = shift is not None
         if exact:
             buffer = z if owned else np.empty_like(z)

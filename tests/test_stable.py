@@ -4,6 +4,7 @@ Every test here runs with warnings turned into errors: the stable functions prom
 RuntimeWarning escapes, on ordinary input and on every documented edge case.
 """
 
+import fractions
 import math
 
 import hypothesis.extra.numpy as hnp
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from softmax_course import log_softmax, logsumexp, naive_softmax, softmax
+from softmax_course import log_softmax, logsumexp, naive_softmax, softmax, stable
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -442,3 +443,45 @@ def test_a_scalar_with_the_default_axis_is_one_distribution_of_one_entry():
                                (naive_softmax, 1.0)):
         result = function(2.5)
         assert result == expected and isinstance(result, np.float64), function.__name__
+
+
+def _is_exact_difference(x: float, m: float) -> bool:
+    return fractions.Fraction(x) - fractions.Fraction(m) == fractions.Fraction(x - m)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_maximum_is_subtracted_only_where_that_is_exact(dtype):
+    # The rare paths of softmax's shift (a maximum below 0 or near the overflow limit) use c = m
+    # when _subtracting_the_maximum_is_exact says so: then x - m must be exact for every logit
+    # whose weight exp(x - m) does not underflow to 0. Full-precision logits, so that most
+    # differences round unless a rule makes them exact.
+    info = np.finfo(dtype)
+    rng = np.random.default_rng(7)
+    verdicts = set()
+    for top in (-1.0, -7.5, -300.0, float(np.log(info.max)) + 2.0, float(info.max) / 4):
+        for spread in (0.5, 3.0, 40.0, abs(top) * 0.75, abs(top) * 3):
+            for _ in range(20):
+                logits = rng.uniform(top - spread, top, 6).astype(dtype)
+                x_max, x_min = logits.max(keepdims=True), logits.min(keepdims=True)
+                exact = stable._subtracting_the_maximum_is_exact(x_max, x_min).item()
+                verdicts.add(exact)
+                m = float(x_max[0])
+                counted = [float(x) for x in logits if float(x) - m > -stable._exp_underflow(dtype)]
+                if exact:
+                    assert all(_is_exact_difference(x, m) for x in counted), (logits, m)
+    assert verdicts == {True, False}
+
+
+def test_regression_tied_negative_logits_give_the_exact_uniform_distribution():
+    # Shifting [-7.5] * 5 by the integer ceil(-7.5) = -7 exponentiated -0.5 five times and
+    # divided by a rounded sum; x - m is exact here, so every weight is exactly 1.
+    for dtype in (np.float32, np.float64):
+        assert np.all(softmax(np.full(5, -7.5, dtype)) == dtype(0.2))
+
+
+def test_regression_near_the_overflow_limit_the_top_weight_is_exactly_one():
+    # Logits within a factor 2 of each other above log(largest float): x - m is exact (Sterbenz),
+    # so softmax subtracts m itself and agrees with SciPy's method bit for bit.
+    x = np.array([714.0, 706.25, 709.125, 713.5])
+    weights = np.exp(x - x.max())
+    np.testing.assert_array_equal(softmax(x), weights / weights.sum())

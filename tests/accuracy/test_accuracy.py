@@ -7,7 +7,7 @@ float32 error that is a few 2^-13 of a float16 ulp):
 * log_softmax and logsumexp: ``d = x - m`` is exact when it matters, the normalizer
   ``log1p(S)`` has the relative error of ``exp``, the sum and ``log1p``, and the final
   subtraction or addition rounds once: 2 ulps.
-* softmax: ``x - c`` is exact wherever the probability is a normal number (``c`` is 0 or an
+* softmax: ``x - c`` is exact wherever the probability is a normal number (``c`` is 0, ``m`` or an
   integer, ``stable._lossless_shift``), so the error is ``exp``'s own (0.65 ulp for NumPy's
   float64 ``exp``, 2.2 for its float32 ``exp``, measured) in the weight and again, averaged, in
   the normalizer, plus the sum and the division: 6 ulps. Subtracting the maximum itself, as SciPy
@@ -21,11 +21,15 @@ method is exact by the luck of the inputs and ours pays ``exp``'s own error:
 
 * float64 sigmoid, 0.1 ulp: SciPy's ``expit`` calls the C library's ``exp`` (0.5 ulp), NumPy's
   float64 ``exp`` is off by up to 0.65;
-* softmax, 1.25 ulps: where ``x - m`` happens to be exact (logits within a factor 2 of each
-  other near the overflow limits, multiples of 1/64, ties at the maximum), SciPy's largest weight
-  is ``exp(0) = 1`` exactly and its normalizer is nearly exact, while ours exponentiates ``x`` and
-  the largest weight carries ``exp``'s error into every probability. Where ``x - m`` rounds, the
-  same comparison goes the other way by up to a factor of 200 (see the README's table).
+* softmax, 1.25 ulps: in the common case (a maximum between 0 and the overflow limit), ours
+  exponentiates ``x`` itself and the largest weight carries ``exp``'s error into every
+  probability, while SciPy's largest weight is ``exp(0) = 1`` exactly. Where SciPy's ``x - m``
+  is also exact (the length family's multiples of 1/64) or its spread is small (a few units, as
+  in the float32 ties rows), that is worth up to 1.2 ulps to SciPy; where ``x - m`` rounds, the
+  comparison goes the other way by up to a factor of 200 (see the README's table). In the rare
+  cases (a maximum below 0 or above the overflow limit) ours checks whether ``x - m`` is exact
+  and then subtracts ``m`` too (``stable._subtracting_the_maximum_is_exact``); the common case
+  does not, since the check needs the slice minimum, a pass over the data.
 """
 
 from __future__ import annotations
