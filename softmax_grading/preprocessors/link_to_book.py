@@ -34,8 +34,17 @@ class LinkToBook(NbGraderPreprocessor):
         "_config.yml", help="the book's configuration, relative to the course folder"
     ).tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._targets = {}  # course folder -> how a chapter's link is written (or None)
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
-        target = self._target(Path(self.config.CourseDirectory.get("root") or os.getcwd()))
+        root = Path(self.config.CourseDirectory.get("root") or os.getcwd())
+        # One feedback run renders a whole class with this one preprocessor: read the book's
+        # configuration once (parsing it took a tenth of every page's rendering).
+        if root not in self._targets:
+            self._targets[root] = self._target(root)
+        target = self._targets[root]
         if target is None:
             return nb, resources
         for cell in nb.cells:
