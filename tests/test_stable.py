@@ -485,3 +485,22 @@ def test_regression_near_the_overflow_limit_the_top_weight_is_exactly_one():
     x = np.array([714.0, 706.25, 709.125, 713.5])
     weights = np.exp(x - x.max())
     np.testing.assert_array_equal(softmax(x), weights / weights.sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_batch_shifts_every_row_as_it_would_shift_that_row_alone(dtype):
+    # One row per rule of _lossless_shift: c = m (ties below 0, near the overflow limit), an
+    # integer below 0, 0, an integer above the limit, and c = m at a quarter of the largest float.
+    largest = float(np.finfo(dtype).max)
+    rows = np.array([
+        [-7.5] * 5,
+        [88.5, 86.25, 87.125, 88.25, 87.0] if dtype == np.float32 else
+        [714.0, 706.25, 709.125, 713.5, 710.0],
+        [0.3, -1.2, 2.5, 0.0, 1.1],
+        [-300.5, -301.0, -310.25, -300.75, -1000.0],
+        [largest / 4, largest / 5, largest / 8, 1.0, -largest / 4],
+        [200.0, 1.0, 2.0, 3.0, 199.0],
+    ], dtype=dtype)
+    batch = softmax(rows)
+    np.testing.assert_array_equal(batch, np.stack([softmax(row) for row in rows]))
+    np.testing.assert_allclose(batch.sum(axis=1), 1.0, rtol=4 * np.finfo(dtype).eps)
