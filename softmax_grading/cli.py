@@ -279,9 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         pages = None
         if arguments.step == "grade":
             pages = feedback.generate(course, assignment,
-                                      arguments.student or course.students(assignment))
+                                      arguments.student or course.students(assignment),
+                                      keep_unchanged=not arguments.force)
             for student, reason in pages.withheld.items():
                 print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}", flush=True)
+            print(f"feedback: {len(pages.written)} page(s) written, {len(pages.unchanged)} "
+                  "unchanged since they were written", flush=True)
             export(course, assignment,
                    arguments.to or export_module.default_path(course, assignment),
                    _not_graded(course, assignment))

@@ -15,16 +15,27 @@ one. Send students the whole folder, or use ``nbgrader release_feedback``,
 which copies it. Late penalties are brought up to date first
 (:func:`softmax_grading.deadlines.refresh_penalties`), so pages show the
 penalty on the current score.
+
+``grade`` keeps a page whose inputs have not changed since it was written (the
+autograded notebook, the student's grades, comments, time and penalty in the
+gradebook, the due date, and the configuration, template and code that render
+it: :func:`_page_inputs`), so resuming an interrupted class does not render
+every page again; ``feedback`` and ``grade --force`` render them all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbconvert
+import nbgrader
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log, temp_attrs
@@ -32,11 +43,17 @@ from traitlets import List, Unicode
 
 from softmax_grading import deadlines, leaks
 from softmax_grading.layout import Course
+from softmax_grading.preprocessors.link_to_book import PACKAGE_REPOSITORY
 
 MAX_PAGE_BYTES = 5_000_000
 # The course's feedback template (templates/feedback), which nbgrader_config.py selects.
 FEEDBACK_TEMPLATES = str(Path(__file__).parent / "templates")
 MATHJAX_FOLDER = "mathjax"  # beside each page; the feedback template loads it from there
+# What renders a page besides the gradebook and the notebook: a change to any of these files, or
+# to the course's configuration, renders every page again (see _page_inputs).
+RENDERING_CODE = (Path(__file__).parent / "templates", Path(__file__).parent / "preprocessors",
+                  Path(__file__), Path(__file__).with_name("feedback_html.py"))
+COURSE_CONFIGURATION = ("nbgrader_config.py", "_config.yml")
 # MathJax's single-file TeX-to-SVG build, and the TeX packages it loads on first use.
 MATHJAX_PARTS = ("tex-svg.js", "input/tex/extensions")
 
@@ -45,13 +62,28 @@ MATHJAX_PARTS = ("tex-svg.js", "input/tex/extensions")
 class FeedbackRun:
     written: list[str] = field(default_factory=list)
     withheld: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)  # pages kept as they were (keep_unchanged)
 
 
-def generate(course: Course, assignment: str, students: list[str]) -> FeedbackRun:
+def generate(course: Course, assignment: str, students: list[str], *,
+             keep_unchanged: bool = False) -> FeedbackRun:
+    """Render the students' feedback pages; with ``keep_unchanged``, only those whose inputs
+    changed since their pages were written (or that have no page)."""
     run = FeedbackRun()
     deadlines.refresh_penalties(course, assignment)
     students = [s for s in dict.fromkeys(students) if course.autograded(s, assignment).is_dir()]
     notebooks = course.notebooks(assignment)
+    inputs = _page_inputs(course, assignment, students, notebooks)
+    for student in students:  # a page may be kept only once it is known to match its inputs
+        recorded = _inputs_record(course, assignment, student)
+        current = (recorded.is_file() and recorded.read_text() == inputs[student]
+                   and all((course.feedback(student, assignment) / f"{notebook}.html").is_file()
+                           for notebook in notebooks))
+        if keep_unchanged and current:
+            run.unchanged.append(student)
+        else:
+            recorded.unlink(missing_ok=True)
+    students = [student for student in students if student not in run.unchanged]
     for student in students:  # a page left by an earlier run must not pass for this run's
         for notebook in notebooks:
             (course.feedback(student, assignment) / f"{notebook}.html").unlink(missing_ok=True)
@@ -73,7 +105,71 @@ def generate(course: Course, assignment: str, students: list[str]) -> FeedbackRu
     run.written = [student for student in students if student not in run.withheld]
     for student in run.written:
         _add_mathjax(course, course.feedback(student, assignment))
+        record = _inputs_record(course, assignment, student)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(inputs[student])
     return run
+
+
+def _inputs_record(course: Course, assignment: str, student: str) -> Path:
+    """Where the digest of a student's page inputs is kept: the instructor's reports folder."""
+    return course.reports(assignment) / "feedback_inputs" / f"{student}.sha256"
+
+
+def _page_inputs(course: Course, assignment: str, students: list[str],
+                 notebooks: list[str]) -> dict[str, str]:
+    """Per student, a digest of everything their feedback pages are rendered from."""
+    rendering = hashlib.sha256(f"{nbgrader.__version__} {nbconvert.__version__}".encode())
+    configuration = [course.root / name for name in COURSE_CONFIGURATION]
+    configuration.append(PACKAGE_REPOSITORY / "_config.yml")  # LinkToBook's fallback
+    for path in sorted(_files(RENDERING_CODE)) + configuration:
+        rendering.update(str(path).encode() + (path.read_bytes() if path.is_file() else b"-"))
+    digests = {}
+    with Gradebook(course.db_url) as gradebook:
+        duedate = gradebook.find_assignment(assignment).duedate
+        for student in students:
+            digest = rendering.copy()
+            digest.update(json.dumps(_recorded_for(gradebook, assignment, student),
+                                     sort_keys=True, default=str).encode())
+            digest.update(str(duedate).encode())
+            for notebook in notebooks:
+                page_source = course.autograded(student, assignment) / f"{notebook}.ipynb"
+                digest.update(page_source.read_bytes() if page_source.is_file() else b"-")
+            digests[student] = digest.hexdigest()
+    return digests
+
+
+def _recorded_for(gradebook: Gradebook, assignment: str, student: str) -> dict:
+    """What the gradebook holds about a student's submission that a page can show."""
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return {}
+    person = submission.student
+    return {
+        "student": [person.first_name, person.last_name, person.email],
+        "timestamp": submission.timestamp,
+        "notebooks": {
+            notebook.name: {
+                "penalty": notebook.late_submission_penalty,
+                "grades": sorted((g.name, g.auto_score, g.manual_score, g.extra_credit,
+                                  g.needs_manual_grade, g.max_score) for g in notebook.grades),
+                "comments": sorted((c.name, c.auto_comment, c.manual_comment)
+                                   for c in notebook.comments),
+            } for notebook in submission.notebooks},
+    }
+
+
+def _files(paths) -> list[Path]:
+    """The files among ``paths`` and inside the folders among them (bytecode left out)."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += [file for file in path.rglob("*")
+                      if file.is_file() and "__pycache__" not in file.parts]
+        else:
+            found.append(path)
+    return found
 
 
 class _GenerateFeedbackFor(GenerateFeedback):

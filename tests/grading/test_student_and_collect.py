@@ -83,11 +83,16 @@ def test_collect_unpacks_a_canvas_download(course, tmp_path):
         assert not (submit_dir / student / PILOT / "timestamp.txt").exists(), student
 
 
-def _grade(course, *arguments):
+def _grade(course, *arguments, step="autograde"):
+    return _run(course, step, PILOT, "--jobs", "1", *arguments)
+
+
+def _run(course, *argv):
+    """``python -m softmax_grading *argv`` in the course folder, in this process."""
     cwd = Path.cwd()
     try:
         os.chdir(course.root)
-        return grading_main(["autograde", PILOT, "--jobs", "1", *arguments])
+        return grading_main(list(argv))
     finally:
         os.chdir(cwd)
 
@@ -109,6 +114,48 @@ def test_regression_regrading_keeps_manual_scores_and_comments(course):
         comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
         assert grade.manual_score == 1.5
         assert comment.manual_comment == "Good point about calibration."
+
+
+def test_a_second_grade_keeps_only_the_feedback_pages_whose_inputs_did_not_change(course,
+                                                                                  capsys):
+    # Resuming a class must not render every page again, and no page may go stale: a mark, a
+    # comment, a due date or a missing page renders it again; --force renders every one.
+    students = ["--student", "pages-same", "--student", "pages-marked"]
+    for name in ("pages-same", "pages-marked"):
+        submit(course, PILOT, Student(name))
+
+    def grade_and_report(*arguments):
+        _grade(course, *students, *arguments, step="grade")
+        return capsys.readouterr().out
+
+    def page(name):
+        return course.feedback(name, PILOT) / f"{PILOT}.html"
+
+    assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report()
+    written = {name: page(name).stat().st_mtime_ns for name in ("pages-same", "pages-marked")}
+    assert "feedback: 0 page(s) written, 2 unchanged" in grade_and_report()
+    assert {name: page(name).stat().st_mtime_ns for name in written} == written
+
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.find_grade("confidence_written", PILOT, PILOT, "pages-marked").manual_score = 1
+        gradebook.find_comment("confidence_written", PILOT, PILOT,
+                               "pages-marked").manual_comment = "Name the failure mode."
+        gradebook.db.commit()
+    assert "feedback: 1 page(s) written, 1 unchanged" in grade_and_report()
+    assert "Name the failure mode." in page("pages-marked").read_text()
+    assert page("pages-same").stat().st_mtime_ns == written["pages-same"]
+
+    page("pages-same").unlink()
+    assert "feedback: 1 page(s) written, 1 unchanged" in grade_and_report()
+    assert page("pages-same").is_file()
+
+    _run(course, "due", PILOT, "2099-01-01T00:00Z")  # nobody is late, but the pages say when
+    try:
+        assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report()
+    finally:
+        _run(course, "due", PILOT, "--clear")
+    assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report()  # cleared: changed
+    assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report("--force")
 
 
 def test_a_second_run_skips_what_is_graded_and_unchanged(course, capsys):
