@@ -239,7 +239,10 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
     with Progress(len(work), f"grading {assignment}", unit="submission") as progress:
 
         def graded(job: GradingJob, result: GradingResult) -> None:
-            writer.record(job, result)
+            try:
+                writer.record(job, result)
+            except Exception as error:  # one submission's record must not end the class's run
+                writer.fail(job, error)
             progress.advance(failed=job.student in run.not_graded)
 
         def failed(job: GradingJob, error: BaseException) -> None:

@@ -11,6 +11,7 @@ the trusted process alone writes to the gradebook.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from softmax_grading.checker import Checker, Finding, MalformedReply, strings
 from softmax_grading.roles import TEST, TRUSTED
+from softmax_grading.runtime import MAX_OUTPUT_BYTES_PER_CELL
 from softmax_grading.session import Session, StudentProcessLost
 
 
@@ -107,8 +109,40 @@ def grade_submission(job: GradingJob) -> GradingResult:
     return result
 
 
+# The student's process caps each cell's outputs, but that process is the student's: the grader
+# takes them only as notebook JSON (nbgrader records them, and the result file is JSON), and only
+# within these budgets of encoded bytes (JSON may escape a character into six).
+MAX_OUTPUT_JSON_BYTES_PER_CELL = 6 * MAX_OUTPUT_BYTES_PER_CELL + 100_000
+MAX_OUTPUT_JSON_BYTES_PER_SUBMISSION = 4 * MAX_OUTPUT_JSON_BYTES_PER_CELL
+
+
+def _grader_note(what: str) -> list[dict]:
+    return [{"output_type": "stream", "name": "stderr",
+             "text": f"[output cut by the grader: {what}]\n"}]
+
+
+def _accepted_outputs(outputs: object, budget: int) -> tuple[list[dict], int]:
+    """A cell's outputs as the grader records them, and what is left of the submission's budget:
+    plain notebook JSON (a list of output dicts) within the budgets, or else a note saying why
+    not. Anything else (NumPy values, NaN, a structure too deep to encode) would stop nbgrader
+    or the result file for the whole class."""
+    try:
+        encoded = json.dumps(outputs, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return _grader_note("the outputs are not notebook JSON"), budget
+    decoded = json.loads(encoded)
+    if type(decoded) is not list or not all(
+            type(output) is dict and type(output.get("output_type")) is str
+            for output in decoded):
+        return _grader_note("the outputs are not notebook outputs"), budget
+    if len(encoded) > min(MAX_OUTPUT_JSON_BYTES_PER_CELL, budget):
+        return _grader_note(f"{len(encoded):,} bytes of output, more than the grader keeps"), budget
+    return decoded, budget - len(encoded)
+
+
 def _run_student_cells(job: GradingJob, session: Session, result: GradingResult) -> None:
     """Every code cell except the tests runs in the student's process, in notebook order."""
+    budget = MAX_OUTPUT_JSON_BYTES_PER_SUBMISSION
     for index, (cell, role) in enumerate(zip(job.cells, job.roles, strict=True)):
         if cell.get("cell_type") != "code" or role == TEST:
             continue
@@ -121,7 +155,7 @@ def _run_student_cells(job: GradingJob, session: Session, result: GradingResult)
             if lost.timed_out:
                 result.timeouts.append(f"{cell_label(index, cell)}: stopped ({lost})")
             continue
-        result.cell_outputs[index] = reply.get("outputs", [])
+        result.cell_outputs[index], budget = _accepted_outputs(reply.get("outputs", []), budget)
         if reply.get("timed_out"):
             result.timeouts.append(f"{cell_label(index, cell)}: ran out of CPU time")
 

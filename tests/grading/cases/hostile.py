@@ -114,6 +114,15 @@ def insert_cell(after: str, source: str) -> Callable[[NotebookNode], None]:
     return edit
 
 
+def append_markdown(source: str) -> Callable[[NotebookNode], None]:
+    """An edit that adds a Markdown cell at the end of the notebook."""
+
+    def edit(notebook: NotebookNode) -> None:
+        notebook.cells.append(nbformat.v4.new_markdown_cell(source))
+
+    return edit
+
+
 def replace_source(grade_id: str, source: str) -> Callable[[NotebookNode], None]:
     """An edit that rewrites a (locked) cell's source."""
 
@@ -1093,6 +1102,33 @@ for _runtime in [o for o in gc.get_objects() if type(o).__name__ == "Runtime"]:
     type(_runtime).scan = lambda self: {"findings": 5}
 '''
 
+# A display output whose metadata holds a NumPy integer, large enough for the output limit to cut
+# it: nbgrader records the cut notebook, and the result file, which is JSON, could not be written.
+OUTPUT_NOT_JSON = '''import numpy as np
+from IPython.display import publish_display_data
+
+publish_display_data({"text/plain": "x" * 600_000}, metadata={"n": np.int64(1)})
+'''
+
+# The runtime's replies made to carry 50 MB of output per cell, past the cap the runtime itself
+# applies (it is the student's process): the grader must apply its own.
+OUTPUTS_PAST_THE_RUNTIME = '''import gc
+
+for _runtime in [o for o in gc.get_objects() if type(o).__name__ == "Runtime"]:
+    _run_cell = type(_runtime).run_cell
+
+    def _bigger(self, source, _run_cell=_run_cell):
+        reply = _run_cell(self, source)
+        reply["outputs"] = list(reply["outputs"]) + [
+            {"output_type": "stream", "name": "stdout", "text": "x" * 50_000_000}]
+        return reply
+
+    type(_runtime).run_cell = _bigger
+'''
+
+# Markdown nested 30,000 deep: the HTML cleaner takes time growing with the square of the depth.
+NESTED_MARKUP = "<div>" * 30_000 + "all tests passed"
+
 # ------------------------------------------------------------------------------------------------
 
 
@@ -1376,6 +1412,16 @@ HOSTILE: list[Attack] = [
     Attack(Student("c11_malformed_replies", based_on="blank",
                    answers=naive_with(MALFORMED_REPLIES), scores=ZERO), "11 output forging",
            flags=None),
+    # 6. The class stopped: an output the result file cannot hold (a NumPy value in it).
+    Attack(Student("c06_output_not_json", edit=insert_cell("softmax_impl", OUTPUT_NOT_JSON)),
+           "6 class goes on", outputs=["not notebook JSON"]),
+    # 6. The class stopped: Markdown nested so deep that cleaning it would take minutes.
+    Attack(Student("c06_nested_markup", edit=append_markdown(NESTED_MARKUP)), "6 class goes on",
+           page_says=["shown as text by the grader"]),
+    # 9. Nothing unbounded: replies of 50 MB per cell, past the runtime's own cap.
+    Attack(Student("c09_outputs_past_the_runtime",
+                   edit=insert_cell("softmax_impl", OUTPUTS_PAST_THE_RUNTIME)), "9 bounded",
+           flags=None, outputs=["more than the grader keeps"]),
     # 3. Classmates affected: honest students graded after every attacker keep their scores.
     Attack(Student("zz_blank", based_on="blank"), "3 classmates affected"),
     Attack(Student("zz_reference"), "3 classmates affected"),
