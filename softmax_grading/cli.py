@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"LEFT BLANK for Canvas: {printable(student)}: {printable(why)}",
                       flush=True)
     elif arguments.step == "feedback":
-        pages = feedback.generate(course, assignment, course.students(assignment))
+        pages = feedback.generate(course, assignment, course.students(assignment),
+                                  not_graded=_not_graded(course, assignment))
         for student, reason in pages.withheld.items():
             print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}")
     elif arguments.step == "written-export":
@@ -280,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.step == "grade":
             pages = feedback.generate(course, assignment,
                                       arguments.student or course.students(assignment),
-                                      keep_unchanged=not arguments.force)
+                                      keep_unchanged=not arguments.force,
+                                      not_graded=_not_graded(course, assignment))
             for student, reason in pages.withheld.items():
                 print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}", flush=True)
             print(f"feedback: {len(pages.written)} page(s) written, {len(pages.unchanged)} "

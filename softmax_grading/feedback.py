@@ -66,13 +66,22 @@ class FeedbackRun:
 
 
 def generate(course: Course, assignment: str, students: list[str], *,
-             keep_unchanged: bool = False) -> FeedbackRun:
+             keep_unchanged: bool = False, not_graded: dict[str, str] | None = None
+             ) -> FeedbackRun:
     """Render the students' feedback pages; with ``keep_unchanged``, only those whose inputs
-    changed since their pages were written (or that have no page)."""
+    changed since their pages were written (or that have no page). A student whose current
+    submission was not graded (``not_graded``: student -> why) gets no page: the one left from an
+    earlier submission would show that submission's work beside this one's zero."""
     run = FeedbackRun()
     deadlines.refresh_penalties(course, assignment)
     students = [s for s in dict.fromkeys(students) if course.autograded(s, assignment).is_dir()]
     notebooks = course.notebooks(assignment)
+    for student in [s for s in students if s in (not_graded or {})]:
+        for notebook in notebooks:
+            (course.feedback(student, assignment) / f"{notebook}.html").unlink(missing_ok=True)
+        _inputs_record(course, assignment, student).unlink(missing_ok=True)
+        run.withheld[student] = f"not graded: {not_graded[student]}"
+    students = [s for s in students if s not in run.withheld]
     inputs = _page_inputs(course, assignment, students, notebooks)
     for student in students:  # a page may be kept only once it is known to match its inputs
         recorded = _inputs_record(course, assignment, student)
@@ -97,8 +106,11 @@ def generate(course: Course, assignment: str, students: list[str], *,
             if not page.exists():
                 run.withheld[student] = "nbgrader could not render the feedback page"
                 continue
-            reason = _problem(page, secrets, released | leaks.lines_written_in(
-                course.submitted(student, assignment) / f"{notebook}.ipynb"))
+            try:
+                reason = _problem(page, secrets, released | leaks.lines_written_in(
+                    course.submitted(student, assignment) / f"{notebook}.ipynb"))
+            except Exception as error:  # a page that cannot be checked is not shown
+                reason = f"the page could not be checked ({type(error).__name__}: {error})"
             if reason:
                 page.unlink()
                 run.withheld[student] = reason

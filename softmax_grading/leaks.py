@@ -196,7 +196,9 @@ def lines_written_in(notebook_path: Path) -> set[str]:
     An unreadable file has no lines.
     """
     try:
-        notebook = nbformat.read(notebook_path, as_version=4)
+        cells = nbformat.read(notebook_path, as_version=4).cells
+        # nbformat only logs a file that breaks its schema: a "source" may be any JSON value
+        return {_normalise(line) for cell in cells if isinstance(cell.get("source"), str)
+                for line in cell.source.splitlines()}
     except Exception:  # a broken submission: there is nothing the student wrote to allow
         return set()
-    return {_normalise(line) for cell in notebook.cells for line in cell.source.splitlines()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import subprocess
 import sys
@@ -156,6 +158,37 @@ def test_a_second_grade_keeps_only_the_feedback_pages_whose_inputs_did_not_chang
         _run(course, "due", PILOT, "--clear")
     assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report()  # cleared: changed
     assert "feedback: 2 page(s) written, 0 unchanged" in grade_and_report("--force")
+
+
+def test_regression_a_resubmission_whose_cell_source_is_not_text_is_named_and_others_graded(
+        course, capsys):
+    # nbformat only logs a "source" that is a number: sanitizing it failed (not graded), but the
+    # feedback step then checked the student's earlier page against the new file and crashed on
+    # it, for the whole class, in every later run.
+    submit(course, PILOT, Student("resubmit-int-source"))
+    submit(course, PILOT, Student("resubmit-classmate"))
+    _grade(course, "--student", "resubmit-int-source", "--student", "resubmit-classmate",
+           step="grade")
+    path = course.submitted("resubmit-int-source", PILOT) / f"{PILOT}.ipynb"
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "setup":
+            cell["source"] = 5
+    path.write_text(json.dumps(notebook))
+    submit(course, PILOT, Student("resubmit-newcomer"))
+    capsys.readouterr()
+    code = _grade(course, "--student", "resubmit-int-source", "--student", "resubmit-classmate",
+                  "--student", "resubmit-newcomer", step="grade")
+    out = capsys.readouterr().out
+    assert code == 1 and "NOT GRADED: resubmit-int-source" in out
+    assert "FEEDBACK WITHHELD: resubmit-int-source: not graded" in out
+    assert not (course.feedback("resubmit-int-source", PILOT) / f"{PILOT}.html").exists()
+    assert (course.feedback("resubmit-newcomer", PILOT) / f"{PILOT}.html").is_file()
+    with open(course.root / "grades" / f"{PILOT}.csv", newline="") as handle:
+        status = {row["student_id"]: row["status"] for row in csv.DictReader(handle)}
+    assert status["resubmit-int-source"] == "not graded"
+    assert status["resubmit-classmate"] == status["resubmit-newcomer"] == "graded"
+    assert _run(course, "feedback", PILOT) == 0
 
 
 def test_a_second_run_skips_what_is_graded_and_unchanged(course, capsys):
