@@ -73,6 +73,10 @@ class Sandbox(LoggingConfigurable):
     wall_seconds_per_cell = Float(
         900.0, help="Wall-clock seconds after which a cell that uses no CPU (it sleeps or waits) "
                     "is stopped.").tag(config=True)
+    wall_seconds_per_submission = Float(
+        1800.0, help="Wall-clock seconds one submission may take in all, restarts and their "
+                     "replayed cells included; later cells and calls are then stopped at once."
+    ).tag(config=True)
     cpu_seconds_total = Int(1800, help="CPU seconds the student's process may use in all.").tag(
         config=True)
     max_processes = Int(64, help="Processes and threads a submission may run at once.").tag(

@@ -50,6 +50,7 @@ class Session:
     startup_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        self._started_at: float | None = None  # the submission's wall-clock time counts from here
         self._last_errors = ""
         self._stack: contextlib.ExitStack | None = None
         self._process = None
@@ -68,9 +69,24 @@ class Session:
             self._stack.close()
         self._stack = self._process = None
 
+    def _remaining_wall_seconds(self) -> float:
+        """What is left of the submission's wall-clock time. Each cell has its own limit, but a
+        student choosing how many cells sleep, and each restart replaying every cell that ran
+        before it, would otherwise keep a worker for hours."""
+        budget = self.limits.get("wall_seconds_per_submission", float("inf"))
+        if self._started_at is None:
+            return budget
+        return budget - (time.monotonic() - self._started_at)
+
     def _ensure_started(self) -> None:
         if self._process is not None:
             return
+        if self._started_at is None:
+            self._started_at = time.monotonic()
+        if self._remaining_wall_seconds() <= 0:
+            raise StudentProcessLost("the submission used up its wall-clock time "
+                                     f"({self.limits['wall_seconds_per_submission']:g} s in all)",
+                                     timed_out=True)
         started = time.perf_counter()
         self._stack = contextlib.ExitStack()
         self._process = self._stack.enter_context(
@@ -80,7 +96,9 @@ class Session:
                          daemon=True).start()
         try:
             self._exchange({"op": "limits", "cpu_seconds": self.limits["cpu_seconds_per_cell"]})
-        except StudentProcessLost:
+        except StudentProcessLost as lost:
+            if self._remaining_wall_seconds() <= 0:  # the submission's time ran out meanwhile
+                raise lost from None
             # Nothing of the student's has run yet: the sandbox itself could not start here.
             raise sandbox.SandboxUnavailable(
                 f"the sandbox could not start on {socket.gethostname()}: {self._last_errors}"
@@ -122,6 +140,7 @@ class Session:
         cpu_budget = self.limits["cpu_seconds_per_cell"] * 1.5 + 5.0
         cpu_start = sandbox.tree_cpu_seconds(process.pid)
         wall_start = time.monotonic()
+        wall_limit = min(self.limits["wall_seconds_per_cell"], self._remaining_wall_seconds())
         while True:
             try:
                 reply = self._replies.get(timeout=POLL_SECONDS)
@@ -129,7 +148,7 @@ class Session:
                 if sandbox.tree_cpu_seconds(process.pid) - cpu_start > cpu_budget:
                     raise self._lose("it kept running past its CPU time limit and was stopped",
                                      timed_out=True) from None
-                if time.monotonic() - wall_start > self.limits["wall_seconds_per_cell"]:
+                if time.monotonic() - wall_start > wall_limit:
                     raise self._lose("it waited past the wall-clock limit and was stopped",
                                      timed_out=True) from None
                 continue

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from softmax_grading import sandbox
-from softmax_grading.session import Session
+from softmax_grading.session import Session, StudentProcessLost
 
 pytestmark = pytest.mark.grading
 
@@ -187,3 +187,22 @@ def test_a_sandbox_that_cannot_start_is_an_error_not_a_zero(release_dir, monkeyp
     with Session(release_dir, _limits(), sandboxed=True) as session, \
             pytest.raises(sandbox.SandboxUnavailable, match="could not start"):
         session.run_cell("x = 1")
+
+
+def test_a_submission_that_sleeps_in_every_cell_stops_at_its_own_wall_clock_budget(release_dir):
+    # Each cell has a wall-clock limit, but the number of cells is the student's choice, and a
+    # restart replays every cell that ran before it: the submission as a whole has a budget too,
+    # after which its cells are stopped without starting a process again. (Wall-clock limits are
+    # the point here; each is several times what starting a sandbox takes on a busy machine.)
+    limits = _limits(wall_seconds_per_cell=3.0, wall_seconds_per_submission=7.5)
+    stopped = []
+    with Session(release_dir, limits, sandboxed=True) as session:
+        for _ in range(4):
+            try:
+                session.run_cell("import time\ntime.sleep(10**6)")
+            except StudentProcessLost as lost:
+                assert lost.timed_out
+                stopped.append(str(lost))
+    assert len(stopped) == 4
+    assert "used up its wall-clock time (7.5 s in all)" in stopped[-1]
+    assert "wall-clock limit" in stopped[0]
