@@ -39,6 +39,14 @@ from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePre
 from softmax_grading.progress import Progress
 
 RESULTS = "results"
+# Exercises have tens of cells. Every step in the trusted process (sanitizing, recording, the
+# feedback page) takes time in proportion to the cells, so a notebook of 50,000 Markdown cells
+# (5 MB) took two minutes of it: past this many, a submission is named and not graded.
+MAX_CELLS_PER_NOTEBOOK = 5_000
+
+
+class SubmissionTooLarge(ValueError):
+    """A notebook with more cells than any exercise needs."""
 GRADER_FORMAT = "softmax-grading-2"  # bump when a result recorded earlier must be redone
 
 
@@ -86,6 +94,9 @@ def _sanitize(course: Course, assignment: str, student: str, notebook: str
     """The submitted notebook as nbgrader's sanitize step leaves it (tests restored)."""
     path = course.submitted(student, assignment) / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
+    if len(nb.cells) > MAX_CELLS_PER_NOTEBOOK:
+        raise SubmissionTooLarge(f"{path.name} has {len(nb.cells):,} cells, more than the "
+                                 f"{MAX_CELLS_PER_NOTEBOOK:,} a submission may have")
     resources = {"nbgrader": {"student": student, "assignment": assignment,
                               "notebook": notebook, "db_url": course.db_url}}
     for name in course.config.Autograde.get("sanitize_preprocessors", []):
@@ -127,6 +138,9 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
                 continue
             try:
                 nb, resources = _sanitize(course, assignment, student, notebook)
+            except SubmissionTooLarge as error:
+                run.not_graded[student] = str(error)
+                continue
             except Exception as error:  # any unreadable or unrepairable file: named, scored 0
                 run.not_graded[student] = (f"{path.name} is not a readable notebook "
                                            f"({type(error).__name__}: {str(error)[:200]})")

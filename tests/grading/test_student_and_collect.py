@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from synthetic import Student, submit
@@ -189,6 +190,24 @@ def test_regression_a_resubmission_whose_cell_source_is_not_text_is_named_and_ot
     assert status["resubmit-int-source"] == "not graded"
     assert status["resubmit-classmate"] == status["resubmit-newcomer"] == "graded"
     assert _run(course, "feedback", PILOT) == 0
+
+
+def test_a_notebook_of_more_cells_than_any_exercise_is_named_and_not_graded(course, capsys):
+    # 50,000 Markdown cells (5 MB, far below collect's size limit) took two minutes of the
+    # trusted process, which grades everyone; past 5,000 cells a submission is not graded.
+    def many_cells(notebook):
+        notebook.cells += [nbformat.v4.new_markdown_cell("padding") for _ in range(6_000)]
+
+    submit(course, PILOT, Student("many-cells", edit=many_cells))
+    submit(course, PILOT, Student("many-cells-classmate"))
+    code = _grade(course, "--student", "many-cells", "--student", "many-cells-classmate")
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (f"NOT GRADED: many-cells: {PILOT}.ipynb has 6,0" in out
+            and "more than the 5,000 a submission may have" in out)
+    with Gradebook(course.db_url) as gradebook:
+        assert gradebook.find_submission(PILOT, "many-cells").score == 0
+        assert gradebook.find_submission(PILOT, "many-cells-classmate").score == 8.0
 
 
 def test_a_second_run_skips_what_is_graded_and_unchanged(course, capsys):
