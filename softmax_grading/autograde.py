@@ -39,6 +39,7 @@ from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePre
 from softmax_grading.progress import Progress
 
 RESULTS = "results"
+GRADER_FORMAT = "softmax-grading-2"  # bump when a result recorded earlier must be redone
 # Exercises have tens of cells. Every step in the trusted process (sanitizing, recording, the
 # feedback page) takes time in proportion to the cells, so a notebook of 50,000 Markdown cells
 # (5 MB) took two minutes of it: past this many, a submission is named and not graded.
@@ -47,7 +48,6 @@ MAX_CELLS_PER_NOTEBOOK = 5_000
 
 class SubmissionTooLarge(ValueError):
     """A notebook with more cells than any exercise needs."""
-GRADER_FORMAT = "softmax-grading-2"  # bump when a result recorded earlier must be redone
 
 
 @dataclass
