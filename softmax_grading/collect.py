@@ -47,6 +47,7 @@ import datetime as dt
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,6 +62,11 @@ from softmax_grading.iso_time import parse_iso_time
 from softmax_grading.layout import Course
 from softmax_grading.untrusted import inside, is_student_id, printable
 
+# A resubmission number is the LMS's count of a student's uploads; more digits than this is a
+# file name the student chose (it once reached a history file name too long for the disk).
+MAX_ATTEMPT_DIGITS = 6
+# What a damaged, encrypted or oddly compressed entry raises when it is read.
+UNREADABLE_ENTRY = (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error)
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's name; it reads the submission time from it
 # What a notebook the LMS named late, with no known submission time, is shown with.
 LATE_TIME_UNKNOWN = ("late per the LMS (LATE in its file name), submission time unknown: no "
@@ -209,7 +215,10 @@ def _parse_time(text: str) -> str | None:
     when = parse_iso_time(text)
     if when is None or when.tzinfo is None:
         return None
-    return when.astimezone(dt.UTC).isoformat()
+    try:
+        return when.astimezone(dt.UTC).isoformat()
+    except OverflowError:  # a time at the very edge of the calendar: not a submission time
+        return None
 
 
 def submission_time(groups: dict, info: zipfile.ZipInfo, version: Version,
@@ -252,9 +261,22 @@ def collect(course: Course, assignment: str, archive: Path,
     fresh: list[tuple[Version, bytes]] = []
     seen_ids: set[str] = set()
     entry_of: dict[str, str] = {}  # student -> an entry name of theirs in this zip
-    with zipfile.ZipFile(archive) as bundle:
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, UnicodeDecodeError, OSError) as error:
+        raise SystemExit(f"{archive} is not a readable zip ({type(error).__name__}: "
+                         f"{printable(error)}); nothing was collected") from None
+    with bundle:
         for info in bundle.infolist():
-            if info.is_dir() or not info.filename.endswith(".ipynb"):
+            if info.is_dir():
+                continue
+            if not info.filename.endswith(".ipynb"):
+                # Not collected, but named; and a student who uploaded only this (a PDF, an
+                # .IPYNB) did submit something, which a times file may list.
+                groups = matcher._match(f"{archive.stem}/{info.filename}.ipynb")
+                if groups:
+                    seen_ids.add(groups.get(times.key if times else "student_id") or "")
+                run.unmatched.append(info.filename)
                 continue
             groups = matcher._match(f"{archive.stem}/{info.filename}")
             if groups:  # a times file may name any student whose file name matches
@@ -265,9 +287,19 @@ def collect(course: Course, assignment: str, archive: Path,
             if not is_student_id(groups["student_id"]):
                 run.skipped[info.filename] = (
                     f"the student id {printable(groups['student_id'])!r} cannot be a folder "
-                    "name (letters, digits and . = + @ , ' - only, not starting with a dot)")
+                    "name (letters, digits and . = + @ , ' - only, not starting with a dot, at most "
+                    "100 bytes)")
                 continue
-            content = _read_capped(bundle, info, settings.max_entry_bytes)
+            if len(groups.get("attempt") or "") > MAX_ATTEMPT_DIGITS:
+                run.skipped[info.filename] = (f"its resubmission number has more than "
+                                              f"{MAX_ATTEMPT_DIGITS} digits")
+                continue
+            try:
+                content = _read_capped(bundle, info, settings.max_entry_bytes)
+            except UNREADABLE_ENTRY as error:
+                run.skipped[info.filename] = (f"unreadable in the zip ({type(error).__name__}: "
+                                              f"{printable(error)})")
+                continue
             if content is None:
                 run.skipped[info.filename] = (
                     f"larger than LmsDownload.max_entry_bytes ({settings.max_entry_bytes} "
@@ -287,8 +319,8 @@ def collect(course: Course, assignment: str, archive: Path,
                 run.times_updated += _keep_earliest_time(versions, fresh, known[key], version)
                 continue  # but an earlier known time is kept
             known[key] = len(versions) + len(fresh)
-            kept = (f"{version.student}/batch{batch}_attempt{version.attempt}_"
-                    f"{version.sha256[:16]}.ipynb")
+            # (student, sha256) is new, so this name is unique; the attempt stays in the manifest
+            kept = f"{version.student}/batch{batch}_{version.sha256[:16]}.ipynb"
             fresh.append((replace(version, kept_as=kept), content))
     if times is not None:
         _check_times_match(times, seen_ids, archive)

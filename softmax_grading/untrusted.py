@@ -19,7 +19,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def is_student_id(text: str) -> bool:
-    return STUDENT_ID.fullmatch(text) is not None
+    # At most 100 characters, and at most 100 bytes: it names folders, and a file system allows
+    # 255 bytes a name (100 letters of a non-Latin script would be 200 to 400).
+    return STUDENT_ID.fullmatch(text) is not None and len(text.encode("utf-8")) <= 100
 
 
 def inside(folder: Path, path: Path) -> bool:

@@ -670,3 +670,34 @@ def test_a_huge_answer_with_control_characters_is_compared(released_course, tmp_
     result = cli(course, grading_env, "similarity", PILOT)
     assert result.returncode == 0, failure(result)
     assert frozenset(("atk-author", "atk-huge")) in _pairs(course)
+
+
+def test_regression_one_students_odd_entries_never_stop_collect_for_the_class(
+        collect_course, grading_env, release_bytes, tmp_path):
+    # Found by a red-team pass. A resubmission number of 230 digits made a history file name too
+    # long for the file system, a damaged entry raised, and a student whose only upload was a PDF
+    # made the times file (which lists everyone who handed anything in) refuse the class. Each
+    # stopped collect for everyone, on every rerun.
+    archive = tmp_path / "odd.zip"
+    entries = [(f"atk-honest_110_1_{PILOT}.ipynb", release_bytes),
+               (f"atk-long_111_1_{PILOT}-{'9' * 230}.ipynb", release_bytes),
+               (f"atk-pdf_112_1_{PILOT}.pdf", b"%PDF-1.4 my answers"),
+               (f"atk-crc_113_1_{PILOT}.ipynb", b'{"damaged-entry": 1}')]
+    with zipfile.ZipFile(archive, "w") as bundle:  # stored, so the bytes can be damaged below
+        for name, data in entries:
+            bundle.writestr(zipfile.ZipInfo(name, date_time=ON_TIME), data)
+    archive.write_bytes(archive.read_bytes().replace(b"damaged-entry", b"DAMAGED-ENTRY"))
+    times = tmp_path / "times.csv"
+    times.write_text("user_id,submitted_at\n110,2026-12-04T20:00:00Z\n111,2026-12-04T20:00:00Z\n"
+                     "112,2026-12-04T20:00:00Z\n113,2026-12-04T20:00:00Z\n")
+    for _ in range(2):  # and again: nothing left behind stops a rerun
+        result = cli(collect_course, grading_env, "collect", PILOT, "--zip", str(archive),
+                     "--times", str(times))
+        assert result.returncode == 0, failure(result)
+        assert f"SKIPPED: atk-long_111_1_{PILOT}-999" in result.stdout
+        assert "has more than 6 digits" in result.stdout
+        assert f"SKIPPED: atk-pdf_112_1_{PILOT}.pdf" in result.stdout
+        assert f"SKIPPED: atk-crc_113_1_{PILOT}.ipynb: unreadable in the zip" in result.stdout
+    assert (collect_course.submitted("atk-honest", PILOT) / f"{PILOT}.ipynb").is_file()
+    for student in ("atk-long", "atk-pdf", "atk-crc"):
+        assert not collect_course.submitted(student, PILOT).exists()
