@@ -287,8 +287,8 @@ def collect(course: Course, assignment: str, archive: Path,
             if not is_student_id(groups["student_id"]):
                 run.skipped[info.filename] = (
                     f"the student id {printable(groups['student_id'])!r} cannot be a folder "
-                    "name (letters, digits and . = + @ , ' - only, not starting with a dot, at most "
-                    "100 bytes)")
+                    "name (letters, digits and . = + @ , ' - only, not starting with a dot, "
+                    "at most 100 bytes)")
                 continue
             if len(groups.get("attempt") or "") > MAX_ATTEMPT_DIGITS:
                 run.skipped[info.filename] = (f"its resubmission number has more than "
