@@ -258,7 +258,7 @@ def collect(course: Course, assignment: str, archive: Path,
     batch = 1 + max((v.batch for v in versions), default=0)
     run = CollectRun(students_updated=[], unmatched=[])
     before = newest_per_student(versions)
-    fresh: list[tuple[Version, bytes]] = []
+    fresh: list[tuple[Version, zipfile.ZipInfo]] = []  # new versions, and their entries
     seen_ids: set[str] = set()
     entry_of: dict[str, str] = {}  # student -> an entry name of theirs in this zip
     try:
@@ -321,17 +321,23 @@ def collect(course: Course, assignment: str, archive: Path,
             known[key] = len(versions) + len(fresh)
             # (student, sha256) is new, so this name is unique; the attempt stays in the manifest
             kept = f"{version.student}/batch{batch}_{version.sha256[:16]}.ipynb"
-            fresh.append((replace(version, kept_as=kept), content))
-    if times is not None:
-        _check_times_match(times, seen_ids, archive)
-    _check_lms_ids([v for v, _ in fresh] + versions, course)
-    for version, content in fresh:
-        path = history_folder(course, assignment) / version.kept_as
-        if not inside(history_folder(course, assignment), path):
-            raise SystemExit(f"{printable(version.kept_as)} would be written outside "
-                             f"{history_folder(course, assignment)}; nothing was collected")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+            fresh.append((replace(version, kept_as=kept), info))
+        if times is not None:
+            _check_times_match(times, seen_ids, archive)
+        _check_lms_ids([v for v, _ in fresh] + versions, course)
+        # Each new entry is read again as it is written, so memory holds one entry at a time,
+        # however many a zip holds (50 MB each at most, and a zip of 5 MB may inflate to GBs).
+        for version, info in fresh:
+            path = history_folder(course, assignment) / version.kept_as
+            if not inside(history_folder(course, assignment), path):
+                raise SystemExit(f"{printable(version.kept_as)} would be written outside "
+                                 f"{history_folder(course, assignment)}; nothing was collected")
+            content = _read_capped(bundle, info, settings.max_entry_bytes)
+            if content is None or hashlib.sha256(content).hexdigest() != version.sha256:
+                raise SystemExit(f"{printable(info.filename)} read differently the second time: "
+                                 f"is {archive} being changed? Collect it again.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
     versions += [v for v, _ in fresh]
     run.new_versions = len(fresh)
     manifest_path(course, assignment).parent.mkdir(parents=True, exist_ok=True)
@@ -352,7 +358,7 @@ def collect(course: Course, assignment: str, archive: Path,
     return run
 
 
-def _keep_earliest_time(versions: list[Version], fresh: list[tuple[Version, bytes]],
+def _keep_earliest_time(versions: list[Version], fresh: list[tuple[Version, zipfile.ZipInfo]],
                         index: int, again: Version) -> bool:
     """Give the collected version `index` the time of `again` if that is earlier (or the first
     known); True when a version of an earlier batch changed."""

@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tracemalloc
 import uuid
 import zipfile
 from pathlib import Path
@@ -27,6 +28,7 @@ import yaml
 from nbgrader.api import Gradebook
 from synthetic import Student, reference_answers, submit
 
+from softmax_grading import collect as collect_module
 from softmax_grading.layout import Course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -701,3 +703,24 @@ def test_regression_one_students_odd_entries_never_stop_collect_for_the_class(
     assert (collect_course.submitted("atk-honest", PILOT) / f"{PILOT}.ipynb").is_file()
     for student in ("atk-long", "atk-pdf", "atk-crc"):
         assert not collect_course.submitted(student, PILOT).exists()
+
+
+def test_collect_holds_one_entry_in_memory_at_a_time(collect_course, tmp_path):
+    # A few MB of zip may inflate to many entries of up to 50 MB each (LmsDownload's cap): they
+    # were all kept in memory until written. Six entries of 20 MB now peak near one of them.
+    archive = tmp_path / "big.zip"
+    entry_bytes = 20_000_000
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for number in range(6):
+            bundle.writestr(zipfile.ZipInfo(f"atk-mem{number}_{200 + number}_1_{PILOT}.ipynb",
+                                            date_time=ON_TIME),
+                            b" " * entry_bytes + bytes([number]))
+    tracemalloc.start()
+    try:
+        collect_module.collect(collect_course, PILOT, archive)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * entry_bytes, f"collect peaked at {peak:,} bytes"
+    for number in range(6):
+        assert (collect_course.submitted(f"atk-mem{number}", PILOT) / f"{PILOT}.ipynb").is_file()
