@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from softmax_grading.checker import Checker, Finding, MalformedReply, strings
+from softmax_grading.output_notes import CUT_NOTE
 from softmax_grading.roles import TEST, TRUSTED
 from softmax_grading.runtime import MAX_OUTPUT_BYTES_PER_CELL
 from softmax_grading.session import Session, StudentProcessLost
@@ -117,8 +118,7 @@ MAX_OUTPUT_JSON_BYTES_PER_SUBMISSION = 4 * MAX_OUTPUT_JSON_BYTES_PER_CELL
 
 
 def _grader_note(what: str) -> list[dict]:
-    return [{"output_type": "stream", "name": "stderr",
-             "text": f"[output cut by the grader: {what}]\n"}]
+    return [{"output_type": "stream", "name": "stderr", "text": CUT_NOTE.format(what=what)}]
 
 
 def _accepted_outputs(outputs: object, budget: int) -> tuple[list[dict], int]:

@@ -15,7 +15,7 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Int
 
-CUT_NOTE = "[output cut by the grader: {what}]\n"
+from softmax_grading.output_notes import CUT_NOTE
 
 
 def _size(output: NotebookNode) -> int:
