@@ -44,6 +44,7 @@ from softmax_grading import (
     registration,
     report,
     sandbox,
+    shared_engine,
     similarity,
     written,
 )
@@ -212,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with shared_engine.one_engine_per_database():
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if getattr(arguments, "jobs", None) is not None and arguments.scheduler:
