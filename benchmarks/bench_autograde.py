@@ -69,6 +69,7 @@ from softmax_grading import autograde, executors, sandbox
 from softmax_grading.grade_one import grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.session import Session
+from softmax_grading.shared_engine import one_engine_per_database
 
 PLAIN_CONFIG = """c = get_config()
 c.CourseDirectory.course_id = "softmax-course"
@@ -221,7 +222,8 @@ def breakdown(course: Course, assignment: str, student: str, repeats: int) -> li
                             for part in ("start", "cells", "checks"))
 
     writer = autograde.Writer(course, run)
-    written = _measure(lambda: writer.record(job, results[-1]), repeats)
+    with one_engine_per_database():  # as in the command (cli.main)
+        written = _measure(lambda: writer.record(job, results[-1]), repeats)
     if run.not_graded:
         raise SystemExit(f"the gradebook write failed: {run.not_graded}")
 
