@@ -1,11 +1,12 @@
 """One SQLAlchemy engine per gradebook for a whole command, so its SQL is compiled once.
 
-nbgrader opens a new :class:`nbgrader.api.Gradebook` for nearly every step: recording one
-submission opens sixteen (each of its preprocessors, its assignment setup, and ours), and each
-creates an engine of its own, whose cache of compiled statements starts empty. So every
-submission compiled some sixty statements afresh, about 3 ms each: 40 % of the time the trusted
-process spent recording it. Inside :func:`one_engine_per_database`, every ``Gradebook`` on the
-same database gets the same engine, and a statement is compiled once per command.
+nbgrader opens a new :class:`nbgrader.api.Gradebook` for nearly every step: a ``grade`` run
+opened sixteen per submission (each of nbgrader's preprocessors, its assignment setup, and ours),
+and each created an engine of its own, whose cache of compiled statements starts empty. So every
+submission compiled some sixty statements afresh, about 3 ms each. Inside
+:func:`one_engine_per_database`, every ``Gradebook`` on the same database gets the same engine,
+and a statement is compiled once per command: recording a submission took a quarter less time
+(0.27 s instead of 0.36 s, profiled on a class of 42).
 
 Nothing else changes. ``Gradebook.close()`` still disposes of the engine's connection pool
 (SQLAlchemy closes the pooled connections and opens new ones on demand; a connection still in use
