@@ -37,6 +37,8 @@ from pathlib import Path
 from traitlets import Bool, Float, Int
 from traitlets.config import LoggingConfigurable
 
+from softmax_grading import runtime
+
 # Where things appear inside the sandbox.
 HOME = "/home/student"
 RELEASE_MOUNT = "/release"
@@ -209,6 +211,7 @@ def student_environment() -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "IPYTHONDIR": "/tmp/ipython",
         "JUPYTER_CONFIG_DIR": "/tmp/jupyter",
+        runtime.FINGERPRINTS_VARIABLE: runtime.precomputed_fingerprints(),
     }
 
 

@@ -10,6 +10,7 @@ import ast
 import concurrent.futures
 import importlib
 import inspect
+import json
 import os
 import pickle
 import pkgutil
@@ -595,6 +596,54 @@ def test_delegation_through_reexeced_library_source_is_caught():
 
     with pytest.raises(testing.CheckFailure, match=re.escape("uses scipy.special.softmax")):
         testing.forbid_delegation(runs_scipys_source, np.zeros(3))
+
+
+# A grader's runtime: the fingerprints come from its worker, and scipy.special is never imported.
+PRECOMPUTED_CHILD = """
+import json, sys
+import numpy as np
+import softmax_course
+from softmax_course import testing
+
+data = json.loads(sys.stdin.read())
+testing._use_precomputed_fingerprints(data["table"])
+namespace = {"__name__": "student", "__package__": "softmax_course"}
+exec(data["stable_source"], namespace)
+exec(data["scipy_source"], namespace)
+copied_course, copied_scipy = namespace["logsumexp"], namespace["softmax"]
+print(json.dumps({
+    "course": testing.delegated_calls(lambda z: copied_course(z), np.zeros(3)),
+    "scipy": testing.delegated_calls(lambda z: copied_scipy(z), np.zeros(3)),
+    "honest": testing.delegated_calls(lambda z: np.exp(z) / np.exp(z).sum(), np.zeros(3)),
+    "table": sorted(testing._forbidden().fingerprints.items()),
+    "scipy_imported": "scipy.special" in sys.modules,
+}))
+"""
+
+
+def test_precomputed_fingerprints_catch_copies_without_importing_scipy():
+    table = testing._precomputed_fingerprints()
+    assert "scipy.special" in table["modules"] and "softmax_course.stable" in table["modules"]
+    scipy_source = ast.parse(inspect.getsource(_saved_scipy))
+    scipy_source.body[0].decorator_list = []  # SciPy's decorators need SciPy
+    data = {"table": table, "stable_source": inspect.getsource(softmax_course.stable),
+            "scipy_source": ast.unparse(scipy_source)}
+    child = subprocess.run([sys.executable, "-I", "-c", PRECOMPUTED_CHILD], check=True,
+                           input=json.dumps(data), capture_output=True, text=True)
+    found = json.loads(child.stdout)
+    assert found["course"] == ["softmax_course.logsumexp"]
+    assert found["scipy"] == ["scipy.special.softmax"]
+    assert found["honest"] == []
+    assert not found["scipy_imported"]
+    assert dict(found["table"]) == testing._forbidden().fingerprints
+
+
+@pytest.mark.parametrize("data", [{"modules": "scipy.special", "fingerprints": {}},
+                                  {"modules": [], "fingerprints": {"a": 1}},
+                                  {"modules": [1], "fingerprints": {}}])
+def test_precomputed_fingerprints_of_the_wrong_shape_are_refused(data):
+    with pytest.raises(TypeError, match="precomputed fingerprints"):
+        testing._use_precomputed_fingerprints(data)
 
 
 def delegates_in_a_thread(z, axis=-1):
