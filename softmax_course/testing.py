@@ -1077,11 +1077,47 @@ def _is_module_level_builtin(obj: Any) -> bool:
         obj.__self__ is None or isinstance(obj.__self__, (types.ModuleType, type)))
 
 
+def _names_and_strings(code: types.CodeType) -> Iterator[str]:
+    """The names and string constants of `code` and of the code nested in it (an import's
+    module name is one or the other, ``__import__("scipy.special")`` included)."""
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, str):
+            yield const
+        elif isinstance(const, types.CodeType):
+            yield from _names_and_strings(const)
+
+
+def _import_libraries_it_mentions(function: Callable[..., Any]) -> None:
+    """Import the always-checked libraries (``scipy.special``) that were left out because their
+    fingerprints came precomputed, when the function, or a function it reaches by name, mentions
+    them. An import made while the calls are watched fingerprints every function it runs (seconds
+    for SciPy), so a function that imports SciPy itself would run out of time instead of being
+    told what it uses."""
+    missing = [name for name in _ALWAYS_IMPORTABLE
+               if name in _precomputed[0] and name not in sys.modules]
+    if not missing:
+        return
+    reached = [function, *_referenced_objects(function, follow=inspect.isfunction)]
+    words: set[str] = set()
+    for obj in reached:
+        obj = _unwrap(obj)
+        if isinstance(obj, types.ModuleType):
+            words.add(obj.__name__)
+        elif isinstance(obj, types.FunctionType):
+            words.update(_names_and_strings(obj.__code__))
+    for name in missing:
+        package = name.partition(".")[0]
+        if any(package in word for word in words):
+            _import_if_installed(name)
+
+
 def _delegated_calls_here(
     function: Callable[..., Any], args: tuple, kwargs: dict, allow: list[str]
 ) -> list[str]:
     name = _name_of(function)
     allowed = set(allow)
+    _import_libraries_it_mentions(function)
     table = _forbidden()
     owner = _thread.get_ident()
     get_ident = _thread.get_ident

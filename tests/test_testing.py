@@ -611,13 +611,24 @@ namespace = {"__name__": "student", "__package__": "softmax_course"}
 exec(data["stable_source"], namespace)
 exec(data["scipy_source"], namespace)
 copied_course, copied_scipy = namespace["logsumexp"], namespace["softmax"]
-print(json.dumps({
-    "course": testing.delegated_calls(lambda z: copied_course(z), np.zeros(3)),
-    "scipy": testing.delegated_calls(lambda z: copied_scipy(z), np.zeros(3)),
-    "honest": testing.delegated_calls(lambda z: np.exp(z) / np.exp(z).sum(), np.zeros(3)),
-    "table": sorted(testing._forbidden().fingerprints.items()),
-    "scipy_imported": "scipy.special" in sys.modules,
-}))
+found = {"honest": testing.delegated_calls(lambda z: np.exp(z) / np.exp(z).sum(), np.zeros(3)),
+         "table": sorted(testing._forbidden().fingerprints.items()),
+         "scipy_imported": "scipy.special" in sys.modules}
+
+
+def helper(z):
+    return getattr(__import__("scipy.special").special, "softmax")(z)
+
+
+def imports_scipy_one_call_away(z):
+    return helper(z)
+
+
+# A function that imports SciPy itself (here one call away) is told what it uses.
+found["imports_it"] = testing.delegated_calls(imports_scipy_one_call_away, np.zeros(3))
+found["course"] = testing.delegated_calls(lambda z: copied_course(z), np.zeros(3))
+found["scipy"] = testing.delegated_calls(lambda z: copied_scipy(z), np.zeros(3))
+print(json.dumps(found))
 """
 
 
@@ -635,7 +646,26 @@ def test_precomputed_fingerprints_catch_copies_without_importing_scipy():
     assert found["scipy"] == ["scipy.special.softmax"]
     assert found["honest"] == []
     assert not found["scipy_imported"]
+    assert found["imports_it"] == ["scipy.special.softmax"]
     assert dict(found["table"]) == testing._forbidden().fingerprints
+
+
+def test_a_library_the_function_names_is_imported_before_its_calls_are_watched(monkeypatch):
+    monkeypatch.setattr(testing, "_precomputed", (frozenset({"scipy.special"}), {}))
+    imported = []
+    monkeypatch.setattr(testing, "_import_if_installed", imported.append)
+    monkeypatch.delitem(sys.modules, "scipy.special")
+
+    def honest(z):
+        return np.exp(z) / np.exp(z).sum()
+
+    def spelled_out(z):
+        return __import__("scipy" + ".special")
+
+    testing._import_libraries_it_mentions(honest)
+    assert imported == []
+    testing._import_libraries_it_mentions(spelled_out)
+    assert imported == ["scipy.special"]
 
 
 @pytest.mark.parametrize("data", [{"modules": "scipy.special", "fingerprints": {}},
