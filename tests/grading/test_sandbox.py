@@ -206,3 +206,16 @@ def test_a_submission_that_sleeps_in_every_cell_stops_at_its_own_wall_clock_budg
     assert len(stopped) == 4
     assert "used up its wall-clock time (12.5 s in all)" in stopped[-1]
     assert "wall-clock limit" in stopped[0]
+
+
+def test_the_runtime_takes_the_workers_fingerprints_and_leaves_scipy_unimported(release_dir):
+    # Each submission would otherwise import scipy.special and fingerprint the course again.
+    printed = _run(release_dir, "\n".join([
+        "import os, sys",
+        "import numpy as np",
+        "from softmax_course import testing",
+        "print(testing.delegated_calls(lambda z: np.exp(z) / np.exp(z).sum(), np.zeros(2)))",
+        "print('scipy.special' in sys.modules, 'SOFTMAX_GRADING_FINGERPRINTS' in os.environ)",
+        "print(len(testing._forbidden().fingerprints) > 50)",
+    ]))
+    assert printed.split("\n")[:3] == ["[]", "False False", "True"], printed
