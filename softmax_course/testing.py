@@ -1064,28 +1064,23 @@ def _cell_is_set(cell: types.CellType) -> bool:
     return True
 
 
-def _all_names(code: types.CodeType) -> Iterator[str]:
-    yield from code.co_names
+def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    """`code` and the code nested in it (functions, lambdas, comprehensions)."""
+    yield code
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            yield from _all_names(const)
+            yield from _codes(const)
+
+
+def _all_names(code: types.CodeType) -> Iterator[str]:
+    for nested in _codes(code):
+        yield from nested.co_names
 
 
 def _is_module_level_builtin(obj: Any) -> bool:
     """A builtin function of a module or class (torch.softmax), not a method of some object."""
     return isinstance(obj, types.BuiltinFunctionType) and (
         obj.__self__ is None or isinstance(obj.__self__, (types.ModuleType, type)))
-
-
-def _names_and_strings(code: types.CodeType) -> Iterator[str]:
-    """The names and string constants of `code` and of the code nested in it (an import's
-    module name is one or the other, ``__import__("scipy.special")`` included)."""
-    yield from code.co_names
-    for const in code.co_consts:
-        if isinstance(const, str):
-            yield const
-        elif isinstance(const, types.CodeType):
-            yield from _names_and_strings(const)
 
 
 def _import_libraries_it_mentions(function: Callable[..., Any]) -> None:
@@ -1105,7 +1100,10 @@ def _import_libraries_it_mentions(function: Callable[..., Any]) -> None:
         if isinstance(obj, types.ModuleType):
             words.add(obj.__name__)
         elif isinstance(obj, types.FunctionType):
-            words.update(_names_and_strings(obj.__code__))
+            # An import's module name is a name or a string: __import__("scipy.special").
+            for code in _codes(obj.__code__):
+                words.update(code.co_names)
+                words.update(const for const in code.co_consts if isinstance(const, str))
     for name in missing:
         package = name.partition(".")[0]
         if any(package in word for word in words):

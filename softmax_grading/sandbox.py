@@ -278,7 +278,7 @@ def student_process(release_dir: Path, limits: dict, *, sandboxed: bool) -> Iter
     The process talks to the grader on its stdin and stdout. Without the
     sandbox it runs in a throw-away folder with the same limits.
     """
-    runtime = [sys.executable, "-I", "-m", "softmax_grading.runtime"]
+    runtime_command = [sys.executable, "-I", "-m", "softmax_grading.runtime"]
     with contextlib.ExitStack() as stack:
         if sandboxed:
             executable = bwrap_executable()
@@ -288,7 +288,7 @@ def student_process(release_dir: Path, limits: dict, *, sandboxed: bool) -> Iter
             command = [*_bwrap_command(executable, release_dir, limits=limits)]
             for name, value in student_environment().items():
                 command += ["--setenv", name, value]
-            command += ["--", *runtime, RELEASE_MOUNT]
+            command += ["--", *runtime_command, RELEASE_MOUNT]
             if uid is not None:
                 command += ["--uid", str(uid)]
             cwd = None
@@ -296,7 +296,7 @@ def student_process(release_dir: Path, limits: dict, *, sandboxed: bool) -> Iter
         else:
             uid = None
             home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="student-")))
-            command = [*runtime, str(release_dir)]
+            command = [*runtime_command, str(release_dir)]
             cwd = home
             env = {**student_environment(), "HOME": str(home), "TMPDIR": str(home),
                    "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython")}
