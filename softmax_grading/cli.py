@@ -44,6 +44,7 @@ from softmax_grading import (
     registration,
     report,
     sandbox,
+    schema_checked_once,
     shared_engine,
     similarity,
     written,
@@ -213,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with shared_engine.one_engine_per_database():
+    # nbgrader's per-Gradebook and per-cell set-up work, done once per command instead.
+    with shared_engine.one_engine_per_database(), schema_checked_once.schema_checked_once():
         return _run(argv)
 
 
