@@ -1,4 +1,5 @@
-"""One SQLAlchemy engine per gradebook for a whole command, so its SQL is compiled once.
+"""One SQLAlchemy engine per gradebook for a whole command, so its SQL is compiled once and its
+tables are checked once.
 
 nbgrader opens a new :class:`nbgrader.api.Gradebook` for nearly every step: a ``grade`` run
 opened sixteen per submission (each of nbgrader's preprocessors, its assignment setup, and ours),
@@ -7,6 +8,11 @@ submission compiled some sixty statements afresh, about 3 ms each. Inside
 :func:`one_engine_per_database`, every ``Gradebook`` on the same database gets the same engine,
 and a statement is compiled once per command: recording a submission took a quarter less time
 (0.27 s instead of 0.36 s, profiled on a class of 42).
+
+Each ``Gradebook`` also asked the database which tables exist and made sure every one of nbgrader's
+tables was there (about fifteen queries, 2 ms of the 3.5 ms it takes to open one). On a shared
+engine that is done by the first ``Gradebook`` only: the tables it found or created stay for the
+command, since nbgrader never drops one.
 
 Nothing else changes. ``Gradebook.close()`` still disposes of the engine's connection pool
 (SQLAlchemy closes the pooled connections and opens new ones on demand; a connection still in use
@@ -24,6 +30,15 @@ import nbgrader.api
 from sqlalchemy.engine import Engine, make_url
 
 
+class _TablesKnownToExist:
+    """Stands in for ``sqlalchemy.inspect(engine)`` in ``Gradebook.__init__`` once the engine's
+    tables have been created or found: nbgrader asks it only whether any table exists."""
+
+    @staticmethod
+    def get_table_names() -> list[str]:
+        return sorted(nbgrader.api.Base.metadata.tables)
+
+
 def _in_memory(url) -> bool:
     parsed = make_url(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
@@ -31,9 +46,16 @@ def _in_memory(url) -> bool:
 
 @contextlib.contextmanager
 def one_engine_per_database() -> Iterator[None]:
-    """Within the block, ``nbgrader.api.Gradebook`` reuses one engine per database URL."""
-    create_engine = nbgrader.api.create_engine  # the name Gradebook.__init__ calls
+    """Within the block, ``nbgrader.api.Gradebook`` reuses one engine per database URL, and
+    checks its tables on the first ``Gradebook`` only."""
+    # The names Gradebook.__init__ calls: nbgrader.api's create_engine and inspect, and the
+    # create_all of its models' MetaData.
+    create_engine, inspect = nbgrader.api.create_engine, nbgrader.api.inspect
+    metadata = nbgrader.api.Base.metadata
+    create_all = metadata.create_all
+    outer_create_all = vars(metadata).get("create_all")  # set by an enclosing block, if any
     engines: dict[tuple, Engine] = {}
+    tables_ready: list[Engine] = []  # shared engines whose tables create_all has made sure of
 
     def shared_create_engine(url, **options) -> Engine:
         if _in_memory(url):
@@ -43,10 +65,28 @@ def one_engine_per_database() -> Iterator[None]:
             engines[key] = create_engine(url, **options)
         return engines[key]
 
-    nbgrader.api.create_engine = shared_create_engine
+    def _ready(engine) -> bool:
+        return any(engine is ready for ready in tables_ready)
+
+    def inspect_once(subject):
+        return _TablesKnownToExist() if _ready(subject) else inspect(subject)
+
+    def create_all_once(bind=None, **options) -> None:
+        if _ready(bind):
+            return
+        create_all(bind=bind, **options)
+        if any(bind is engine for engine in engines.values()):
+            tables_ready.append(bind)
+
+    nbgrader.api.create_engine, nbgrader.api.inspect = shared_create_engine, inspect_once
+    metadata.create_all = create_all_once  # an instance attribute, shadowing the method
     try:
         yield
     finally:
-        nbgrader.api.create_engine = create_engine
+        nbgrader.api.create_engine, nbgrader.api.inspect = create_engine, inspect
+        if outer_create_all is None:
+            del metadata.create_all
+        else:
+            metadata.create_all = outer_create_all
         for engine in engines.values():
             engine.dispose()

@@ -3,8 +3,11 @@ course needed. The end-to-end tests grade through it, since every command runs i
 
 from __future__ import annotations
 
+import sqlite3
+
 import nbgrader.api
 import pytest
+import sqlalchemy
 from nbgrader.api import Gradebook
 
 from softmax_grading.shared_engine import one_engine_per_database
@@ -54,3 +57,66 @@ def test_the_original_is_restored_when_the_block_raises(tmp_path):
     with pytest.raises(RuntimeError), one_engine_per_database():
         raise RuntimeError("a failing command")
     assert nbgrader.api.create_engine is create_engine
+
+
+def _statements_to_open(url: str) -> list[str]:
+    """The SQL a Gradebook runs when it is opened (and closed) on ``url``, its engine and the
+    database already made."""
+    Gradebook(url).close()
+    statements = []
+
+    def remember(_connection, _cursor, statement, *_):
+        statements.append(statement)
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", remember)
+    try:
+        with Gradebook(url):
+            pass
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", remember)
+    return statements
+
+
+def test_the_tables_are_checked_by_the_first_gradebook_only(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with one_engine_per_database():
+        with Gradebook(url) as gradebook:  # a new database: its tables are created here
+            gradebook.add_student("ada")
+        inside = _statements_to_open(url)
+        with Gradebook(url) as gradebook:
+            assert [student.id for student in gradebook.students] == ["ada"]
+    outside = _statements_to_open(url)
+    assert not any("sqlite_master" in s or "PRAGMA" in s for s in inside), inside
+    assert any("PRAGMA" in s for s in outside), outside
+    assert len(inside) < len(outside) / 4, (inside, outside)
+    assert nbgrader.api.inspect is sqlalchemy.inspect
+    assert "create_all" not in vars(nbgrader.api.Base.metadata)
+
+
+def test_a_new_database_opened_inside_gets_nbgraders_tables_and_version(tmp_path):
+    path = tmp_path / "gradebook.db"
+    with one_engine_per_database():
+        for name in ("ada", "grace"):
+            with Gradebook(f"sqlite:///{path}") as gradebook:
+                gradebook.add_student(name)
+    database = sqlite3.connect(path)
+    try:
+        tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master")}
+        assert set(nbgrader.api.Base.metadata.tables) | {"alembic_version"} <= tables
+        assert database.execute("SELECT count(*) FROM student").fetchone() == (2,)
+    finally:
+        database.close()
+
+
+def test_nested_blocks_restore_what_the_outer_one_set(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with one_engine_per_database():
+        outer = (nbgrader.api.create_engine, nbgrader.api.inspect,
+                 nbgrader.api.Base.metadata.create_all)
+        with one_engine_per_database(), Gradebook(url):
+            pass
+        assert (nbgrader.api.create_engine, nbgrader.api.inspect,
+                nbgrader.api.Base.metadata.create_all) == outer
+        with Gradebook(url) as first, Gradebook(url) as second:
+            assert first.engine is second.engine
+    assert "create_all" not in vars(nbgrader.api.Base.metadata)
