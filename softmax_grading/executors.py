@@ -124,6 +124,8 @@ def run_all(
     and exceptions travel back by pickle too. For each item exactly one of
     ``on_result(item, result)`` and ``on_failure(item, exception)`` is called, in the calling
     thread, one call at a time, in completion order; ``item`` is the caller's own object.
+    A local worker that has finished is given its next item before the callbacks for what it
+    returned run, so it does not wait while the caller records a result.
     Returns when every item has been reported.
 
     ``jobs``: number of local worker processes (default :func:`default_jobs`; at most one per
@@ -212,12 +214,16 @@ def _run_locally(
         lanes[lane] = pool = _new_pool()
         return pool.submit(function, items[index])
 
+    def refill() -> None:
+        while pending and idle:
+            lane, index = idle.pop(), pending.popleft()
+            running[submit(lane, index)] = (lane, index)
+
     try:
         while pending or running:
-            while pending and idle:
-                lane, index = idle.pop(), pending.popleft()
-                running[submit(lane, index)] = (lane, index)
+            refill()
             done, _ = wait(running, return_when=FIRST_COMPLETED)
+            outcomes = []  # (index, error or None, result), reported once the lanes are busy
             for future in done:
                 lane, index = running.pop(future)
                 idle.append(lane)
@@ -230,14 +236,18 @@ def _run_locally(
                     crashes[index] += 1
                     if crashes[index] <= crash_retries:
                         pending.appendleft(index)
-                    else:
-                        crashed = WorkerCrashed(crashes[index])
-                        crashed.__cause__ = error
-                        on_failure(items[index], crashed)
-                elif error is not None:
+                        continue
+                    error = WorkerCrashed(crashes[index])
+                    error.__cause__ = future.exception()
+                outcomes.append((index, error, None if error else future.result()))
+            # The freed lanes get their next items before the callbacks run, so a worker does
+            # not wait while the caller records the result it just returned.
+            refill()
+            for index, error, result in outcomes:
+                if error is not None:
                     on_failure(items[index], error)
                 else:
-                    on_result(items[index], future.result())
+                    on_result(items[index], result)
     except BaseException:
         for pool in lanes:
             if pool is not None:

@@ -20,6 +20,7 @@ import pty
 import select
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,13 @@ def square_and_record(job: tuple[int, str]) -> int:
     x, log = job
     _record_attempt(log)
     return x * x
+
+
+def note_start(job: tuple[int, str]) -> int:
+    """Leaves a file named after the item as it starts."""
+    x, folder = job
+    Path(folder, f"started-{x}").touch()
+    return x
 
 
 def refuse_on(name: str, dask_worker=None) -> None:
@@ -178,6 +186,27 @@ def test_local_item_that_always_kills_its_worker_is_reported_after_bounded_retri
     assert isinstance(error, WorkerCrashed) and error.attempts == 2
     assert len(Path(log).read_text().splitlines()) == 2  # first try + crash_retries
     assert {x for x, _ in outcome.results} == {0, 1, 3, 4, 5}
+
+
+def test_local_the_next_item_runs_while_the_caller_handles_the_last(tmp_path):
+    # With one worker, item 1 must be running while the callback for item 0 runs: a worker
+    # that waited for the caller to record each result would leave this callback waiting.
+    seen = []
+
+    def on_result(item, result):
+        x, _ = item
+        if x == 0:
+            started = tmp_path / "started-1"
+            for _ in range(6000):  # up to a minute: only a failing run waits that long
+                if started.exists():
+                    break
+                time.sleep(0.01)
+            seen.append(started.exists())
+
+    items = [(x, str(tmp_path)) for x in range(3)]
+    run_all(note_start, items, jobs=1, on_result=on_result, on_failure=on_result)
+    assert seen == [True]
+    assert {path.name for path in tmp_path.iterdir()} == {"started-0", "started-1", "started-2"}
 
 
 def test_local_callback_error_stops_the_run_and_its_workers():
