@@ -9,7 +9,9 @@ exactly ``exp(0) = 1``, which ``log1p`` needs. ``softmax`` shifts by the constan
 (``_lossless_shift``): rounding ``x - m`` costs up to ``|x - m|`` ulps in the probability, so it
 exponentiates the logits as they are when they cannot overflow, and otherwise subtracts ``m``
 where that happens to be exact, or else an integer for which ``x - c`` is exact. It is then as
-accurate as ``exp`` itself and one pass cheaper.
+accurate as ``exp`` itself and one pass cheaper. Small arrays, where a few more passes cost
+microseconds, subtract ``m`` and add its rounding error back (``_softmax_of_a_small_array``), so
+that their largest weight is exactly 1 too.
 
 The fast paths (no mask and a finite maximum in every slice, checked on the reduced array only) do
 one max, at most one subtraction into a buffer the function owns and nothing else; everything
@@ -35,6 +37,13 @@ __all__ = ["log_softmax", "logsumexp", "naive_softmax", "softmax"]
 # is the right value for very negative logits, and "invalid" can only come from the finite test in
 # _shift (inf + -inf). Every such case ends in the documented result, so none deserves a warning.
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
+
+
+# Below this many elements (and at T = 1) softmax subtracts the maximum itself, its rounding error
+# added back (``_softmax_of_a_small_array``). The few extra passes cost microseconds there, where a
+# call costs some ten microseconds whatever it computes; from 10^4 up, where the speed of one pass
+# counts, ``_lossless_shift`` does with one pass fewer.
+_EXACT_SHIFT_BELOW = 1024
 
 
 class _Arguments(NamedTuple):
@@ -200,6 +209,48 @@ def _lossless_shift(z, axes, mask, x_max, temperature):
     return shift if shift.any() else 0.0
 
 
+def _softmax_of_a_small_array(z, axes, mask, x_max):
+    r"""Softmax shifted by the maximum ``m`` itself, made exact: arrays below
+    ``_EXACT_SHIFT_BELOW`` elements, ``T = 1``, every slice maximum finite.
+
+    Every largest weight is then exactly :math:`e^0 = 1`, so ``exp``'s error stays out of the
+    normalizer's largest term (``_lossless_shift``'s ``c = 0`` leaves it in: :math:`e^m` is
+    rounded), and every other weight has ``exp``'s own error only.
+
+    * float32 logits (and float16, computed in float32) are shifted, exponentiated, summed and
+      divided in float64; ``z - m`` errs there by at most :math:`2^{-53}` relative, and the
+      caller rounds the result to float32 once.
+    * float64 (and wider): ``d = fl(z - m)`` and its rounding error :math:`e = (z - m) - d` are
+      computed exactly by Knuth's TwoSum (six additions, no branch), and
+      :math:`e^{d + e} = e^{d}(1 + e)` to first order; :math:`|e|` is at most half an ulp of
+      ``d``, so the second-order term is far below an ulp. ``-inf`` logits, and a ``z - m`` that
+      overflows to ``-inf``, have weight 0 and nothing to add. The weights are summed in long
+      double where it is wider (x86: 64 significant bits), so that the normalizer is rounded
+      once: summed in float64, a normalizer just above 1 (the largest relative ulp there is)
+      collected up to 2 ulps of rounding, 4 in a probability.
+
+    Returns a new array (float64 for float32 logits).
+    """
+    if z.dtype.itemsize < np.dtype(np.float64).itemsize:
+        weights = np.exp(z.astype(np.float64) - x_max)  # same shape as z, in float64
+        sum_dtype = np.float64
+    else:
+        difference = z - x_max
+        back = difference - z  # TwoSum(z, -m): difference + error == z - m exactly
+        error = np.subtract(z, difference - back)
+        error += -x_max - back
+        if not math.isfinite(np.add.reduce(error, axis=None)):  # NaN from -inf - (-inf)
+            np.copyto(error, 0.0, where=~np.isfinite(error))  # those weights are 0 anyway
+        weights = np.exp(difference)
+        weights += weights * error  # not weights * (1 + error): 1 + error rounds back to 1
+        sum_dtype = np.promote_types(z.dtype, np.longdouble)
+    if mask is not None:
+        np.copyto(weights, 0.0, where=np.logical_not(mask))  # a masked +inf or NaN included
+    normalizer = np.add.reduce(weights, axis=axes, keepdims=True, dtype=sum_dtype)
+    weights /= normalizer.astype(weights.dtype)  # >= 1: each slice has a weight of exactly 1
+    return weights
+
+
 def _subtracting_the_maximum_is_exact(x_max, x_min):
     """Per slice, whether ``x - m`` is exact for every logit ``x`` whose weight ``exp(x - m)``
     does not underflow to 0, so that ``c = m`` loses nothing and the largest weight is exactly
@@ -234,8 +285,8 @@ def _slice_minima(z, axes, mask):
 @functools.cache
 def _exp_underflow(dtype):
     """A margin past the exponent below which ``exp`` is 0 in ``dtype`` (log of its smallest
-    subnormal, minus 1)."""
-    return 1.0 - float(np.log(np.finfo(dtype).smallest_subnormal.astype(np.float64)))
+    subnormal, minus 1), computed in ``dtype``: long double's smallest subnormal is 0 in float64."""
+    return 1.0 - float(np.log(np.finfo(dtype).smallest_subnormal))
 
 
 @functools.cache
@@ -431,7 +482,9 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
     :math:`e^{m/T}` times the slice length cannot overflow (the logits are exponentiated as they
     are), otherwise an integer near :math:`m` for which :math:`x_i - c` is exact. Subtracting
     :math:`m` itself, as SciPy does, rounds :math:`x_i - m` and costs up to :math:`|x_i - m|`
-    ulps in the probability; this way the error is that of ``exp``, a few ulps. As
+    ulps in the probability; this way the error is that of ``exp``, a few ulps. Arrays of fewer
+    than 1024 entries (with :math:`T = 1`) do subtract :math:`m`, and add its rounding error
+    back, so that their largest weight is exactly 1 as well. As
     :math:`T \to 0^+` the result tends to the uniform distribution over the arg-max entries (ties
     share the mass equally); as :math:`T \to \infty` it tends to the uniform distribution.
 
@@ -462,6 +515,9 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None):
         return np.empty(z.shape, output_dtype)[()]
     x_max = _slice_maxima(z, axes, mask)
     with np.errstate(**_QUIET):
+        if temperature == 1.0 and z.size < _EXACT_SHIFT_BELOW and _all_finite(x_max):
+            probabilities = _softmax_of_a_small_array(z, axes, mask, x_max)
+            return probabilities.astype(output_dtype, copy=False)[()]
         # None unless every slice has a finite maximum: no unmasked +inf or NaN, some mass.
         shift = _lossless_shift(z, axes, mask, x_max, temperature)
         exact = shift is not None

@@ -6,6 +6,7 @@ RuntimeWarning escapes, on ordinary input and on every documented edge case.
 
 import fractions
 import math
+import warnings
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -472,23 +473,37 @@ def test_the_maximum_is_subtracted_only_where_that_is_exact(dtype):
     assert verdicts == {True, False}
 
 
-def test_regression_tied_negative_logits_give_the_exact_uniform_distribution():
+@pytest.fixture(params=["small array", "lossless shift"])
+def softmax_path(request, monkeypatch):
+    """Runs a test through both ways softmax computes with T = 1: the maximum subtracted exactly
+    (arrays below stable._EXACT_SHIFT_BELOW elements) and the lossless shift (larger arrays),
+    on the same small inputs."""
+    if request.param == "lossless shift":
+        monkeypatch.setattr(stable, "_EXACT_SHIFT_BELOW", 0)
+    return request.param
+
+
+def test_regression_tied_negative_logits_give_the_exact_uniform_distribution(softmax_path):
     # Shifting [-7.5] * 5 by the integer ceil(-7.5) = -7 exponentiated -0.5 five times and
     # divided by a rounded sum; x - m is exact here, so every weight is exactly 1.
     for dtype in (np.float32, np.float64):
         assert np.all(softmax(np.full(5, -7.5, dtype)) == dtype(0.2))
 
 
-def test_regression_near_the_overflow_limit_the_top_weight_is_exactly_one():
+def test_regression_near_the_overflow_limit_the_top_weight_is_exactly_one(softmax_path):
     # Logits within a factor 2 of each other above log(largest float): x - m is exact (Sterbenz),
-    # so softmax subtracts m itself and agrees with SciPy's method bit for bit.
+    # so softmax subtracts m itself, as SciPy does. The lossless shift then agrees with SciPy's
+    # method bit for bit; a small array's normalizer is summed in long double, which rounds the
+    # sum once where long double is wider.
     x = np.array([714.0, 706.25, 709.125, 713.5])
     weights = np.exp(x - x.max())
-    np.testing.assert_array_equal(softmax(x), weights / weights.sum())
+    wide_sum = softmax_path == "small array" and np.finfo(np.longdouble).nmant > 52
+    normalizer = math.fsum(weights) if wide_sum else weights.sum()
+    np.testing.assert_array_equal(softmax(x), weights / normalizer)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_batch_shifts_every_row_as_it_would_shift_that_row_alone(dtype):
+def test_a_batch_shifts_every_row_as_it_would_shift_that_row_alone(dtype, softmax_path):
     # One row per rule of _lossless_shift: c = m (ties below 0, near the overflow limit), an
     # integer below 0, 0, an integer above the limit, and c = m at a quarter of the largest float.
     largest = float(np.finfo(dtype).max)
@@ -504,3 +519,70 @@ def test_a_batch_shifts_every_row_as_it_would_shift_that_row_alone(dtype):
     batch = softmax(rows)
     np.testing.assert_array_equal(batch, np.stack([softmax(row) for row in rows]))
     np.testing.assert_allclose(batch.sum(axis=1), 1.0, rtol=4 * np.finfo(dtype).eps)
+
+
+SMALL_ARRAY_EDGE_CASES = [
+    ([0.0, -np.inf, 1.0], -1, None),  # a -inf logit: weight 0, nothing to add back
+    ([1.0, np.inf, 2.0, np.nan], -1, [True, False, True, False]),  # masked +inf and NaN
+    ([[3.0, -2.0], [0.5, 0.5]], (0, 1), None),  # one distribution over two axes
+    ([[3.0, -2.0, 7.25], [0.5, 0.5, -1e3]], 0, None),
+    ([[-7.5, -7.5, -8.0], [30.0, 29.0, -30.0]], -1, [[True, True, False], [True, True, True]]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
+@pytest.mark.parametrize(("logits", "axis", "where"), SMALL_ARRAY_EDGE_CASES)
+def test_small_arrays_meet_every_edge_case_as_the_lossless_shift_does(dtype, logits, axis, where,
+                                                                       monkeypatch):
+    x = np.array(logits, dtype=dtype)
+    small = softmax(x, axis=axis, where=where)
+    monkeypatch.setattr(stable, "_EXACT_SHIFT_BELOW", 0)
+    lossless = softmax(x, axis=axis, where=where)
+    assert small.dtype == lossless.dtype == np.result_type(dtype, np.float16)
+    assert np.array_equal(small == 0, lossless == 0)
+    np.testing.assert_allclose(small, lossless, rtol=8 * np.finfo(small.dtype).eps, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_spread_wider_than_the_float_range_gives_the_limit_in_a_small_array(dtype):
+    # x - m overflows to -inf: TwoSum's error is then NaN, and the weight must stay 0.
+    largest = np.finfo(dtype).max
+    np.testing.assert_array_equal(softmax(np.array([largest, -largest, 0.0], dtype)),
+                                  np.array([1.0, 0.0, 0.0], dtype))
+
+
+def test_regression_float32_ties_are_rounded_once():
+    # Ten logits tied at 3.25 above ninety others: the lossless shift (c = 0) gave the tied
+    # weights e^3.25 float32 exp's error, which went into the normalizer: 3.9 ulps, where SciPy's
+    # shift by the maximum has 2.7. A small float32 array is now computed in float64 and rounded
+    # once, so each probability is the float32 nearest the float64 one.
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.full(10, 3.25), 2.25 - 3 * rng.random(90)]).astype(np.float32)
+    in_float64 = softmax(x.astype(np.float64))
+    np.testing.assert_array_equal(softmax(x), in_float64.astype(np.float32))
+
+
+def test_regression_a_small_float64_array_keeps_its_largest_weight_exactly_one():
+    # One logit 3.5 above 99 logits at 6 to 9 below it: summed in float64, the normalizer (just
+    # above 1) collected 1.6 ulps of rounding, 4.4 ulps in a probability against an exact
+    # reference. With the shift by the maximum made exact and the sum rounded once, each
+    # probability is within 2 ulps of the exact one (mpmath, 40 digits).
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    rng = np.random.default_rng(11)
+    x = np.concatenate([[3.5], 3.5 - 6.0 - 3.0 * rng.random(99)])
+    weights = [mpmath.exp(mpmath.mpf(float(value)) - mpmath.mpf(3.5)) for value in x]
+    total = mpmath.fsum(weights)
+    expected = np.array([float(weight / total) for weight in weights])
+    np.testing.assert_array_max_ulp(softmax(x), expected, maxulp=2)
+
+
+def test_regression_long_double_logits_below_zero_warn_of_nothing():
+    # The underflow margin was log(smallest long double subnormal) taken in float64, where that
+    # number is 0: log(0) warned of a division by zero and made the margin infinite.
+    stable._exp_underflow.cache_clear()  # computed afresh, under the filter below
+    x = np.full(2000, -7.5, dtype=np.longdouble)  # a negative maximum: the rule that needs it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilities = softmax(x)
+    assert np.all(probabilities == np.longdouble(1) / 2000)
