@@ -18,18 +18,15 @@ float32 error that is a few 2^-13 of a float16 ulp):
   does, would add the rounding of ``x - m``: up to ``|x - m| u / 2`` in the exponent, so the
   same relative error in the probability (438 ulps at scale 100 in float64).
 * sigmoid: float64 keeps ``exp``'s error and one division, 1.5 ulps; float32 and float16 are
-  computed in float64 and rounded once, 0.51 ulp, and so are float64 arrays below 1024 elements
-  in long double where it is wider (x86).
+  computed in float64 and rounded once, 0.51 ulp.
 
-Where long double is no wider than float64, the comparison with SciPy allows ours a little more
-than SciPy's in one place, where ours pays NumPy's ``exp`` and SciPy the C library's: float64
-sigmoid, 0.1 ulp (SciPy's ``expit`` calls the C library's ``exp``, 0.5 ulp; NumPy's float64
-``exp`` is off by up to 0.65).
+The comparison with SciPy allows ours a little more than SciPy's in one place, where ours pays
+NumPy's ``exp`` and SciPy the C library's: float64 sigmoid, 0.1 ulp (SciPy's ``expit`` calls the C
+library's ``exp``, 0.5 ulp; NumPy's float64 ``exp`` is off by up to 0.65).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from accuracy_data import DTYPES, FAMILIES, FUNCTIONS, OURS, SCIPY, load, max_errors, max_ulp_error
 
@@ -38,8 +35,7 @@ pytestmark = pytest.mark.filterwarnings("error")
 CASES = load()
 
 # How many ulps more than SciPy's error ours may have on a family (see the module docstring).
-LONG_DOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
-SLACK_OVER_SCIPY = {} if LONG_DOUBLE_IS_WIDER else {("sigmoid", "float64"): 0.1}
+SLACK_OVER_SCIPY = {("sigmoid", "float64"): 0.1}
 
 
 def _bound(function: str, dtype: str) -> float:
