@@ -10,6 +10,7 @@ column shows at full size: a wider one is shrunk, and its text with it.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,3 +81,23 @@ def test_chapter_figures_fit_the_column() -> None:
         f"figures wider than {MAX_FIGURE_WIDTH} in are shrunk to the column:\n"
         + "\n".join(too_wide)
     )
+
+
+# Every character below a space but the newline, and DEL. A LaTeX command written through a
+# Python string without r"" loses its backslash this way (\big becomes a backspace and "ig",
+# \text a tab and "ext"), and MathJax then fails on the page with an unhelpful message.
+CONTROL_CHARACTER = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def test_no_cell_holds_a_control_character() -> None:
+    found = []
+    for folder in NOTEBOOK_FOLDERS:
+        for path in sorted((REPO_ROOT / folder).rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            notebook = nbformat.read(path, as_version=4)
+            for index, cell in enumerate(notebook.cells):
+                for match in CONTROL_CHARACTER.finditer(cell.source):
+                    context = cell.source[max(0, match.start() - 20):match.end() + 20]
+                    found.append(f"{path.relative_to(REPO_ROOT)} cell {index}: {context!r}")
+    assert found == [], "control characters in cell sources:\n" + "\n".join(found)
