@@ -239,7 +239,7 @@ def _run_locally(
                         continue
                     error = WorkerCrashed(crashes[index])
                     error.__cause__ = future.exception()
-                outcomes.append((index, error, None if error else future.result()))
+                outcomes.append((index, error, None if error is not None else future.result()))
             # The freed lanes get their next items before the callbacks run, so a worker does
             # not wait while the caller records the result it just returned.
             refill()
