@@ -166,9 +166,7 @@ def print_book_pdf() -> None:
     say(f"printed the book in {time.perf_counter() - started:.0f} s: {BOOK_PDF}")
 
 
-# Whole files per worker, the slow ones first (tests/conftest.py orders them).
-PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile",
-          "--no-loadscope-reorder"]
+PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]
 # The test files that read the built book (tests/conftest.py's built_html): --quick builds none.
 BUILT_BOOK_TESTS = ["tests/test_book_answers.py", "tests/test_book_extras.py",
                     "tests/test_book_leaks.py", "tests/test_book_offline.py"]

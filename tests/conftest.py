@@ -217,13 +217,3 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked slow first, in their collection order otherwise.
-
-    ``run.py test`` spreads whole files over two workers (``--dist loadfile``) and turns off
-    xdist's own order (files with the most tests first), which left a file of few but long tests,
-    such as an instructor's whole week, to run alone at the end while the other worker idled.
-    """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: slow first

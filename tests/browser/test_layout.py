@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import PHONE_VIEWPORT, VIEWPORT, open_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 WIDTHS = {"desktop": VIEWPORT, "phone": PHONE_VIEWPORT}
 

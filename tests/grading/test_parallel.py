@@ -33,7 +33,7 @@ from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 from nbgrader.api import Gradebook
 from synthetic import ASSIGNMENTS, Student, cell_index, expected_scores, submit
 
-pytestmark = [pytest.mark.grading, pytest.mark.slow]
+pytestmark = pytest.mark.grading
 
 ASSIGNMENT = "ch01_definition"
 if ASSIGNMENT not in ASSIGNMENTS:
