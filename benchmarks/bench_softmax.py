@@ -1,4 +1,4 @@
-"""Time softmax, log_softmax and logsumexp against scipy.special, the naive formulas and np.exp.
+"""Time softmax, log_softmax, logsumexp and sigmoid against scipy.special, naive formulas, np.exp.
 
 Run: ``python benchmarks/bench_softmax.py`` (about five minutes; ``--quick`` stops at 1e6).
 
@@ -35,6 +35,10 @@ def naive_logsumexp(x):
     return np.log(np.sum(np.exp(x), axis=-1))
 
 
+def naive_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
 CANDIDATES = {
     # function: (ours, scipy, naive), each called with the default axis=-1
     "softmax": (sc.softmax, lambda x: scipy.special.softmax(x, axis=-1), sc.naive_softmax),
@@ -44,6 +48,8 @@ CANDIDATES = {
         naive_log_softmax,
     ),
     "logsumexp": (sc.logsumexp, lambda x: scipy.special.logsumexp(x, axis=-1), naive_logsumexp),
+    # elementwise: the 2-D layout times the same work as the 1-D one
+    "sigmoid": (sc.sigmoid, scipy.special.expit, naive_sigmoid),
 }
 
 
@@ -52,6 +58,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="stop at 1e6 elements")
     parser.add_argument("--sizes", type=int, nargs="+", metavar="P",
                         help="time only 10**P elements for these P (default 3 to 7)")
+    parser.add_argument("--functions", nargs="+", choices=list(CANDIDATES),
+                        default=list(CANDIDATES), help="time only these functions (default: all)")
     parser.add_argument("--repeat", type=int, default=5, help="timing rounds (best is kept)")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                         help="cpu: process CPU time, robust on a busy machine (default); wall")
@@ -68,7 +76,8 @@ def main() -> None:
                 x = base.astype(dtype)
                 if layout == "2-D":
                     x = x.reshape(size // ROW_LENGTH, ROW_LENGTH)
-                for name, (ours, reference, naive) in CANDIDATES.items():
+                for name in arguments.functions:
+                    ours, reference, naive = CANDIDATES[name]
                     # The same answer first: a fast wrong function would be no result at all.
                     np.testing.assert_allclose(ours(x), reference(x), rtol=1e-4, atol=1e-6)
                     times = compare_times(

@@ -43,14 +43,20 @@ def sigmoid(x):
     :math:`\sigma(x) = \operatorname{softmax}([x, 0])_0`. Limits: :math:`\sigma(+\infty) = 1`,
     :math:`\sigma(-\infty) = 0`, NaN gives NaN; no warning is emitted.
 
-    Accuracy: the denominator :math:`1 + e^{-|x|}` is rounded, and that rounding error
-    :math:`t = (1 - \mathrm{fl}(1 + e)) + e` is recovered exactly (``1 >= e``, so the sum and its
-    error are both floats) and removed to first order, :math:`q (1 - t / \mathrm{fl}(1 + e))`.
-    What remains is the error of ``exp`` and of one division, about 1 ulp in float64. float16 and
-    float32 input is computed in float64 and rounded once, so its result is correctly rounded
-    but for rare double roundings (``tests/accuracy`` measures all three). float64 keeps the
-    error of NumPy's vectorised ``exp`` (up to 0.65 ulp, where the C library's is 0.5): computing
-    it in long double instead made a 1000-element call eight times slower.
+    Accuracy: float64 is computed in blocks of ``_BLOCK`` elements. With :math:`e = e^{-|x|}`,
+    the numerator :math:`n` (1 or :math:`e`) and :math:`d = \mathrm{fl}(1 + e)`, the quotient
+    :math:`q = \mathrm{fl}(n / d)` is corrected once by its exact remainder. The denominator's
+    rounding :math:`d_\ell = (1 - d) + e` is exact (``1 >= e``, so :math:`d + d_\ell = 1 + e`),
+    and so is the product :math:`q d`, split by Dekker's algorithm into two floats; the remainder
+    of a correctly rounded quotient is itself a float. Then
+    :math:`\sigma = q + (n - q d - q d_\ell) / d` is rounded once: what remains is half an ulp
+    and the error of NumPy's vectorised ``exp`` (up to 0.65 ulp; the C library's is 0.5), which
+    the quotient damps by :math:`1 / (1 + e)` where :math:`x \ge 0`. It costs about three times
+    SciPy's ``expit`` (``benchmarks/bench_softmax.py``). float16 and float32 input is computed
+    the same way in float64 and rounded once, so it is correctly rounded but for rare double
+    roundings. Long double input is computed in long double with the denominator's rounding
+    removed to first order, :math:`q (1 - d_\ell / d)`. ``tests/accuracy`` measures float16,
+    float32 and float64.
 
     Examples
     --------
@@ -64,13 +70,87 @@ def sigmoid(x):
     9.85967654375977e-305
     """
     z, output_dtype, _ = as_float_array(x, "x")
-    # float16 and float32 in float64, whose error is negligible at their precision; long double
-    # stays long double.
-    z = z.astype(np.promote_types(z.dtype, np.float64), copy=False)
+    if np.finfo(z.dtype).nmant > np.finfo(np.float64).nmant:  # long double stays long double
+        return _sigmoid_first_order(z)[()]
+    result = np.empty(z.shape, dtype=output_dtype)
+    flat_z, flat_result = z.reshape(-1), result.reshape(-1)  # result is contiguous: a view
+    # (rows, block): the kernel's scratch, then float64 values for a float16 or float32 result
+    scratch = np.empty((_SCRATCH_ROWS + 1, min(flat_z.size, _BLOCK)))
+    for start in range(0, flat_z.size, _BLOCK):
+        stop = min(start + _BLOCK, flat_z.size)
+        block = scratch[:, : stop - start]
+        if result.dtype == np.float64:
+            _sigmoid_block(flat_z[start:stop], flat_result[start:stop], block[:-1])
+        else:  # computed in float64 and rounded once
+            np.copyto(block[-1], flat_z[start:stop])  # widened once: mixed-type ufuncs buffer
+            _sigmoid_block(block[-1], block[-1], block[:-1])
+            np.copyto(flat_result[start:stop], block[-1], casting="same_kind")
+    return result[()]
+
+
+# Elements per pass: the block's ten scratch rows (64 kB each) stay in cache, and nothing is
+# allocated per element, which on a large array costs more than the arithmetic.
+_BLOCK = 8192
+_SCRATCH_ROWS = 9
+# Veltkamp's constant 2**27 + 1: a * C - (a * C - a) is a rounded to its high 26 bits.
+_VELTKAMP = 134217729.0
+
+
+def _sigmoid_block(z, out, scratch):
+    """sigma(z) into float64 out (which may be z), each quotient corrected by its remainder."""
+    d, d_lo, q, p, error = scratch[:5]  # each (n,)
+    nonnegative = z >= 0  # before out, which may be z itself, is written
+    with np.errstate(under="ignore"):  # e^{-|x|} and the corrections may underflow to 0: exact
+        np.abs(z, out=out)
+        np.negative(out, out=out)
+        np.exp(out, out=out)  # e = e^{-|x|} in [0, 1]
+        np.add(out, 1.0, out=d)  # d = fl(1 + e) in [1, 2]
+        np.subtract(1.0, d, out=d_lo)
+        d_lo += out  # d + d_lo == 1 + e exactly
+        np.copyto(out, 1.0, where=nonnegative)  # the numerator n: 1 for x >= 0, e below
+        np.divide(out, d, out=q)
+        np.multiply(q, d, out=p)
+        _two_product_error(q, d, p, error, scratch[5:])  # q * d == p + error exactly
+        out -= p  # n - p is exact: p is within a factor 2 of n
+        out -= error  # the remainder n - q d, which is a float
+        np.multiply(q, d_lo, out=d_lo)
+        out -= d_lo  # n - q (1 + e), to far below an ulp of the remainder
+        out /= d
+        out += q  # the one rounding of the result
+
+
+def _two_product_error(a, b, product, error, scratch):
+    """``error = a * b - product`` exactly, where ``product = fl(a * b)`` (Dekker, no FMA).
+
+    Each factor is split into halves of at most 26 bits, whose products are exact. The factors
+    must stay below about 2**995 (here ``a <= 1`` and ``b <= 2``).
+    """
+    a_hi, a_lo, b_hi, b_lo = scratch
+    _split(a, a_hi, a_lo)
+    _split(b, b_hi, b_lo)
+    np.multiply(a_hi, b_hi, out=error)
+    error -= product
+    np.multiply(a_hi, b_lo, out=a_hi)
+    error += a_hi
+    np.multiply(a_lo, b_hi, out=b_hi)
+    error += b_hi
+    np.multiply(a_lo, b_lo, out=a_lo)
+    error += a_lo
+
+
+def _split(a, hi, lo):
+    """Veltkamp: ``hi + lo == a`` exactly, each with at most 26 significant bits."""
+    np.multiply(a, _VELTKAMP, out=hi)
+    np.subtract(hi, a, out=lo)
+    hi -= lo
+    np.subtract(a, hi, out=lo)
+
+
+def _sigmoid_first_order(z):
+    """sigma(z) with the denominator's rounding removed to first order, in z's precision."""
     with np.errstate(under="ignore"):
         decay = np.exp(-np.abs(z))  # e^{-|x|} in (0, 1]
     denominator = 1.0 + decay
     rounding_error = (1.0 - denominator) + decay  # exact: denominator + error = 1 + decay
     quotient = np.divide(np.where(z >= 0, 1.0, decay), denominator)
-    result = quotient - quotient * (rounding_error / denominator)  # q / (1 + error / denominator)
-    return result.astype(output_dtype, copy=False)[()]
+    return quotient - quotient * (rounding_error / denominator)  # q / (1 + error / denominator)

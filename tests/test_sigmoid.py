@@ -1,6 +1,8 @@
 """The logistic sigmoid: accuracy against a 50-digit reference, limits, dtypes, no warnings."""
 
+import importlib
 from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -11,6 +13,9 @@ from hypothesis import strategies as st
 from softmax_course import gradient_check, sigmoid, softmax
 
 pytestmark = pytest.mark.filterwarnings("error")
+
+# The module, not the function that `softmax_course.sigmoid` names.
+sigmoid_module = importlib.import_module("softmax_course.sigmoid")
 
 
 def sigmoid_reference(value: float) -> float:
@@ -94,3 +99,48 @@ def test_long_double_input_is_computed_in_long_double():
     expected = 1 / (1 + np.exp(-x))  # long double throughout; no overflow at 1/3
     assert sigmoid(x).dtype == np.longdouble
     assert abs(sigmoid(x) - expected) <= 4 * np.finfo(np.longdouble).eps
+
+
+def _correctly_rounded_quotient(numerator: float, decay: float) -> float:
+    """numerator / (1 + decay) with both taken as exact, rounded once to float64."""
+    return float(Fraction(numerator) / (1 + Fraction(decay)))
+
+
+def test_float64_quotient_is_rounded_once_given_exp():
+    # Everything after exp is exact but the last rounding: with e = np.exp(-|x|) taken as the
+    # truth, the result is the correctly rounded e / (1 + e) or 1 / (1 + e). Before the exact
+    # remainder, the division and the correction each rounded, and the dominant-logit rows of
+    # tests/accuracy were at 1.38 ulps against SciPy's 1.31. Three blocks' worth, so the block
+    # boundaries are crossed.
+    rng = np.random.default_rng(20261129)
+    x = np.concatenate([rng.normal(0, 10, 3 * sigmoid_module._BLOCK), [-40.0, -37.0, 0.0, 37.0]])
+    decay = np.exp(-np.abs(x))
+    numerators = np.where(x >= 0, 1.0, decay)
+    expected = [_correctly_rounded_quotient(n, e) for n, e in zip(numerators, decay, strict=True)]
+    np.testing.assert_array_equal(sigmoid(x), expected)
+
+
+@given(a=st.floats(0, 1), b=st.floats(1, 2))
+def test_two_product_error_is_exact(a, b):
+    a_, b_ = np.array([a]), np.array([b])
+    product = a_ * b_
+    error = np.empty(1)
+    sigmoid_module._two_product_error(a_, b_, product, error, np.empty((4, 1)))
+    assert Fraction(a) * Fraction(b) == Fraction(float(product[0])) + Fraction(float(error[0]))
+
+
+def test_strided_and_multi_block_input_equals_the_elementwise_results():
+    x = np.linspace(-50, 50, 7 * (sigmoid_module._BLOCK // 3)).reshape(-1, 7)[:, ::2]  # strided
+    one_at_a_time = np.array([[sigmoid(v) for v in row] for row in x])
+    np.testing.assert_array_equal(sigmoid(x), one_at_a_time)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_narrow_input_is_the_float64_result_rounded_once(dtype):
+    # Widened block by block into the kernel's own buffer, which the kernel then overwrites:
+    # the signs must be read before that, or every negative x would get 1 / (1 + e).
+    x = np.linspace(-30, 30, 2 * sigmoid_module._BLOCK + 3).astype(dtype)
+    expected = sigmoid(x.astype(np.float64)).astype(dtype)
+    result = sigmoid(x)
+    assert result.dtype == dtype
+    np.testing.assert_array_equal(result, expected)
