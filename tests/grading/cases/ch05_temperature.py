@@ -41,11 +41,12 @@ ENTROPY_NAIVE = '''def entropy(p, axis=-1):
     return -np.sum(p * np.log(p), axis=axis)
 '''
 
-# A correct search for beta = 1/T, but returns beta instead of T.
+# A correct search for beta = 1/T, but returns beta instead of T. The grid's 3.5 % steps keep
+# the run short (it is scored on 8 datasets); returning 1/T misses by far more than a step.
 FIT_RETURNS_BETA = '''def fit_temperature(logits, labels):
     logits = np.asarray(logits, dtype=float)
     rows = np.arange(len(labels))
-    betas = np.exp(np.linspace(np.log(1e-3), np.log(1e3), 4001))
+    betas = np.exp(np.linspace(np.log(1e-3), np.log(1e3), 401))
     losses = [np.mean(-softmax_course_log_softmax(logits * b)[rows, labels]) for b in betas]
     return float(betas[int(np.argmin(losses))])
 
