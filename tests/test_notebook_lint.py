@@ -1,7 +1,7 @@
 """The notebooks' code fits the book's column and a printed page.
 
 ``ruff-notebooks.toml`` holds the rules: the project's ruff rules at 79 columns, which the code
-column of the book holds at 1280 px (tests/browser/test_layout.py measures it). ``python3 run.py
+column of the book holds at 1280 px (tests/browser/test_pages.py measures it). ``python3 run.py
 test`` also runs both ruff commands in its lint step; this module names every offending cell when
 run on its own. Figures are drawn at most ``MAX_FIGURE_WIDTH`` inches wide, the width the book's
 column shows at full size: a wider one is shrunk, and its text with it.

@@ -27,6 +27,8 @@ ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored
 VIEWPORT = {"width": 1280, "height": 900}
 # A phone (an iPhone 12-15 is 390 CSS pixels wide).
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+# The widths every page's layout is measured at (``PageVisit.layout``).
+LAYOUT_WIDTHS = {"desktop": VIEWPORT, "phone": PHONE_VIEWPORT}
 # A page has finished when MathJax has typeset it, its images have loaded and the network has
 # been quiet for 0.5 s (MathJax fetches fonts and TeX packages lazily, after its first pass).
 # A page takes 1-2 s; the limit is generous because CI shares two cores with other jobs.
@@ -138,6 +140,8 @@ class PageVisit:
     links: list[str] = field(default_factory=list)
     element_ids: set[str] = field(default_factory=set)
     html_theme: str = ""
+    # Width name (LAYOUT_WIDTHS) -> MEASURE_LAYOUT's result; measured by ``load_page`` only.
+    layout: dict[str, dict] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """Everything that went wrong at the network or script level, one line each."""
@@ -183,6 +187,63 @@ COLLECT_PAGE = r"""() => {
     theme: document.documentElement.dataset.theme || '',
   };
 }"""
+
+
+# For each display equation and each code box: its size, whether it scrolls and is cued, and
+# whether anything is clipped where nobody can scroll to it.
+MEASURE_LAYOUT = r"""() => {
+  const round = x => Math.round(x);
+  const cued = el => el.classList.contains('scrolls-end') || el.classList.contains('scrolls-start');
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const equations = Array.from(document.querySelectorAll('div.math')).map(block => {
+    const box = block.querySelector("mjx-container[display='true']");
+    const number = block.querySelector('.eqno');
+    const label = (number ? number.textContent.replace('#', '').trim() + ' ' : '') +
+      (block.id || '');
+    if (!box) { return {label, typeset: false}; }
+    const boxRect = box.getBoundingClientRect();
+    const numberRect = number ? number.getBoundingClientRect() : null;
+    return {
+      label, typeset: true,
+      scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+      scrollable: scrolls(box), cued: cued(box),
+      // The block itself hides its overflow: anything wider than it is cut, not scrollable.
+      blockClipped: block.scrollWidth > block.clientWidth + 1,
+      numberOverlaps: numberRect !== null && numberRect.width > 0 &&
+        numberRect.left < boxRect.right - 1 && numberRect.right > boxRect.left + 1,
+      width: round(boxRect.width),
+    };
+  });
+  const codeBoxes = Array.from(document.querySelectorAll(
+      'div.cell_input pre, div.cell_output pre, div.highlight pre')).map(box => ({
+    kind: box.closest('.cell_output') ? 'output' : 'input',
+    text: box.textContent.split('\n')[0].slice(0, 60),
+    scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+    scrollable: scrolls(box) || scrolls(box.parentElement), cued: cued(box),
+  }));
+  const column = document.querySelector('article.bd-article');
+  const firstCode = document.querySelector('div.cell_input pre');
+  let codeColumns = null;
+  if (firstCode) {
+    const probe = document.createElement('span');
+    probe.textContent = 'x'.repeat(100);
+    probe.style.visibility = 'hidden';
+    firstCode.appendChild(probe);
+    const charWidth = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    const style = getComputedStyle(firstCode);
+    const inner = firstCode.clientWidth - parseFloat(style.paddingLeft) -
+      parseFloat(style.paddingRight);
+    codeColumns = Math.floor(inner / charWidth);
+  }
+  return {equations, codeBoxes, columnWidth: column ? round(column.clientWidth) : null,
+          codeColumns};
+}"""
+
+
+# Resolves after two animation frames: by then the layout of a resized page is done and the
+# ResizeObserver of scroll_cues.js has re-marked the boxes.
+SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def open_page(
@@ -249,13 +310,23 @@ def open_page(
 
 @pytest.fixture(scope="session")
 def load_page(browser: object, base_url: str) -> Iterator[Callable[[str], PageVisit]]:
-    """``load_page(docname)`` visits a built page once per session and returns its PageVisit."""
+    """``load_page(docname)`` visits a built page once per session and returns its PageVisit,
+    its layout measured at every width of ``LAYOUT_WIDTHS``."""
     visits: dict[str, PageVisit] = {}
 
     def load(docname: str) -> PageVisit:
         if docname not in visits:
-            context, _page, visit = open_page(browser, f"{base_url}{docname}.html")
-            context.close()
+            context, page, visit = open_page(browser, f"{base_url}{docname}.html")
+            try:
+                # A page load with MathJax is most of the time, so the page is resized rather
+                # than loaded again, as a browser's responsive mode does: the layout is CSS
+                # alone (MathJax 3 never re-breaks lines) and the scroll cues follow resizes.
+                for width, viewport in LAYOUT_WIDTHS.items():
+                    page.set_viewport_size(viewport)
+                    page.evaluate(SETTLED)
+                    visit.layout[width] = page.evaluate(MEASURE_LAYOUT)
+            finally:
+                context.close()
             visits[docname] = visit
         return visits[docname]
 

@@ -1,7 +1,8 @@
-"""Every page of the table of contents, as a reader's browser shows it.
+"""Every page of the table of contents, as a reader's browser shows it, and laid out whole.
 
 Each test is parametrized over the TOC pages; a page is loaded once per session (``load_page``)
-and each test checks one thing about it.
+and each test checks one thing about it. The layout tests at the end read the measurements of
+the same loads, at 1280 px and on a phone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
+from conftest import LAYOUT_WIDTHS, PHONE_VIEWPORT, PageVisit
 
 pytestmark = pytest.mark.browser
 
@@ -160,3 +162,105 @@ def test_glossary_defines_terms(load_page: Callable) -> None:
     visit = load_page("book/glossary")
     term_ids = sorted(i for i in visit.element_ids if re.fullmatch(r"term-[\w-]+", i))
     assert "term-softmax" in term_ids and "term-logit" in term_ids, term_ids
+
+
+# --- Layout: nothing is cut off ------------------------------------------------------------------
+# MathJax 3 cannot break a long equation, so an equation wider than its column must scroll
+# sideways inside it, with a cue that there is more (``scroll_cues.js`` marks the box, course.css
+# fades its hidden side), and its number must sit beside it, never on it. Code cells and their
+# outputs fit the column at 1280 px (the notebooks are formatted at 79 columns); on a phone they
+# may scroll, with the same cue. Every chapter page is measured in the same load as the checks
+# above (``load_page``), at every width of ``LAYOUT_WIDTHS``, and reported in
+# ``artifacts/layout_report.json``; screenshots of the widest chapter go to artifacts/.
+
+
+def chapter_pages(toc_pages: list[str]) -> list[str]:
+    """The chapters and exercise pages (every page with code cells or numbered maths)."""
+    return [name for name in toc_pages if name.startswith(("book/0", "exercises/"))]
+
+
+@pytest.fixture(scope="module")
+def measured(
+    load_page: Callable, toc_pages: list[str], artifacts_dir: Path
+) -> dict[str, PageVisit]:
+    """Docname -> PageVisit of every chapter page; their layouts go to layout_report.json."""
+    visits = {docname: load_page(docname) for docname in chapter_pages(toc_pages)}
+    report = {width: {name: visit.layout[width] for name, visit in visits.items()}
+              for width in LAYOUT_WIDTHS}
+    path = artifacts_dir / "layout_report.json"
+    path.write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
+    return visits
+
+
+@pytest.mark.parametrize("width", list(LAYOUT_WIDTHS))
+def test_every_display_equation_is_visible_or_visibly_scrollable(
+    width: str, measured: dict[str, dict[str, PageVisit]]
+) -> None:
+    problems = []
+    count = 0
+    for docname, visit in measured.items():
+        problems += [f"{docname} ({width}): {problem}" for problem in visit.problems()]
+        for eq in visit.layout[width]["equations"]:
+            count += 1
+            where = f"{docname} ({width}) equation {eq['label']}"
+            if not eq["typeset"]:
+                problems.append(f"{where}: not typeset")
+                continue
+            if eq["blockClipped"]:
+                problems.append(f"{where}: cut off by its block, not scrollable")
+            if eq["numberOverlaps"]:
+                problems.append(f"{where}: its number is drawn over the maths")
+            if eq["scrollWidth"] > eq["clientWidth"] + 1 and not (
+                eq["scrollable"] and eq["cued"]
+            ):
+                problems.append(
+                    f"{where}: {eq['scrollWidth']} px of maths in {eq['clientWidth']} px, "
+                    f"scrollable={eq['scrollable']}, cued={eq['cued']}"
+                )
+    assert count > 50, f"only {count} display equations found: are the chapters built?"
+    assert problems == [], "\n".join(problems)
+
+
+def test_code_fits_the_column_at_1280px(measured: dict[str, PageVisit]) -> None:
+    problems = []
+    columns = []
+    for docname, visit in measured.items():
+        desktop = visit.layout["desktop"]
+        if desktop["codeColumns"] is not None:
+            columns.append(desktop["codeColumns"])
+        for box in desktop["codeBoxes"]:
+            if box["scrollWidth"] > box["clientWidth"] + 1:
+                problems.append(
+                    f"{docname}: code {box['kind']} {box['text']!r} needs {box['scrollWidth']} px "
+                    f"in {box['clientWidth']} px"
+                )
+    # ruff-notebooks.toml formats the notebooks at 79 columns: the code column must hold them.
+    assert columns and min(columns) >= 79, f"the code column holds {min(columns)} characters"
+    assert problems == [], "\n".join(problems)
+
+
+def test_code_that_scrolls_on_a_phone_is_cued(measured: dict[str, PageVisit]) -> None:
+    problems = []
+    for docname, visit in measured.items():
+        for box in visit.layout["phone"]["codeBoxes"]:
+            if box["scrollWidth"] > box["clientWidth"] + 1 and not (
+                box["scrollable"] and box["cued"]
+            ):
+                problems.append(f"{docname}: code {box['kind']} {box['text']!r} scrolls uncued")
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_phone_screenshots(
+    theme: str, fresh_page: Callable, toc_pages: list[str], artifacts_dir: Path
+) -> None:
+    """Screenshots of the chapter with the widest maths (8) on a phone, for people to look at."""
+    docname = next(name for name in toc_pages if name.startswith("book/08"))
+    page, visit = fresh_page(f"{docname}.html", theme=theme, viewport=PHONE_VIEWPORT)
+    assert visit.html_theme == theme
+    screenshots = artifacts_dir / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / f"phone-{theme}.png"), full_page=True)
+    heading = page.locator("article h1").first
+    size = float(heading.evaluate("h => parseFloat(getComputedStyle(h).fontSize)"))
+    assert size <= 32, f"the page title is {size} px tall on a 390-px screen"
