@@ -35,6 +35,7 @@ from softmax_grading import executors, manual_grades, roles, sandbox
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.preprocessors.apply_grading_result import PENDING
+from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
 from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePreparedNotebook
 from softmax_grading.progress import Progress
 
@@ -89,8 +90,8 @@ def load_result(course: Course, assignment: str, student: str) -> GradingResult 
     return GradingResult.from_json(json.loads(path.read_text()))
 
 
-def _sanitize(course: Course, assignment: str, student: str, notebook: str
-              ) -> tuple[nbformat.NotebookNode, dict]:
+def _sanitize(course: Course, assignment: str, student: str, notebook: str,
+              instructor: InstructorNotebook) -> tuple[nbformat.NotebookNode, dict]:
     """The submitted notebook as nbgrader's sanitize step leaves it (tests restored)."""
     path = course.submitted(student, assignment) / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -98,7 +99,8 @@ def _sanitize(course: Course, assignment: str, student: str, notebook: str
         raise SubmissionTooLarge(f"{path.name} has {len(nb.cells):,} cells, more than the "
                                  f"{MAX_CELLS_PER_NOTEBOOK:,} a submission may have")
     resources = {"nbgrader": {"student": student, "assignment": assignment,
-                              "notebook": notebook, "db_url": course.db_url}}
+                              "notebook": notebook, "db_url": course.db_url},
+                 "softmax_grading": {"instructor_notebook": instructor}}
     for name in course.config.Autograde.get("sanitize_preprocessors", []):
         preprocessor_class = import_item(name) if isinstance(name, str) else name
         nb, resources = preprocessor_class(config=course.config).preprocess(nb, resources)
@@ -129,6 +131,18 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
     """Jobs for the submissions that need grading; unreadable and unchanged ones are noted."""
     limits = course.sandbox().limits()
     release_files = _release_files(course, assignment)
+    # notebook -> what the gradebook says of its instructor cells, the same for every student:
+    # read once, not once per submission.
+    instructor: dict[str, tuple[InstructorNotebook, dict[str, tuple[str, str]]]] = {}
+
+    def instructor_of(notebook: str) -> tuple[InstructorNotebook, dict[str, tuple[str, str]]]:
+        if notebook not in instructor:
+            record = InstructorNotebook.read(course.db_url, course, assignment, notebook)
+            with Gradebook(course.db_url) as gradebook:
+                cells = roles.instructor_cells(gradebook, assignment, notebook)
+            instructor[notebook] = (record, cells)
+        return instructor[notebook]
+
     jobs = []
     for student in students:
         for notebook in course.notebooks(assignment):
@@ -137,7 +151,8 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
                 run.not_graded[student] = f"no file named {path.name} in the submission"
                 continue
             try:
-                nb, resources = _sanitize(course, assignment, student, notebook)
+                record, instructor_cells = instructor_of(notebook)
+                nb, resources = _sanitize(course, assignment, student, notebook, record)
             except SubmissionTooLarge as error:
                 run.not_graded[student] = str(error)
                 continue
@@ -150,9 +165,7 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
                 run.edited_locked_cells[student] = edited
             plain = json.loads(json.dumps(nb))  # plain data for the workers and the writer
             cells = plain.pop("cells")
-            with Gradebook(course.db_url) as gradebook:
-                cell_roles = roles.assign(cells, roles.instructor_cells(gradebook, assignment,
-                                                                        notebook))
+            cell_roles = roles.assign(cells, instructor_cells)
             fingerprint = _fingerprint(cells, release_files, limits, sandboxed)
             previous = load_result(course, assignment, student)
             if (not force and previous is not None and previous.fingerprint == fingerprint

@@ -18,17 +18,22 @@ Three repairs before nbgrader's ``OverwriteCells`` runs:
   submission, which drowns real tampering. Such a cell is restored silently;
   only a cell that differs from its released version is reported, and listed
   in ``resources['softmax_grading']['edited_locked_cells']``.
+
+What the gradebook and the release say about the notebook is read into an
+:class:`InstructorNotebook`. A caller that sanitizes a whole class reads it once and passes it
+in ``resources['softmax_grading']['instructor_notebook']``; without it, each call reads its own.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
@@ -39,25 +44,57 @@ def _grade_id(cell: NotebookNode) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
+@dataclass(frozen=True)
+class SourceCell:
+    """The gradebook's copy of one instructor cell."""
+
+    cell_type: str
+    source: str
+    locked: bool
+
+
+@dataclass(frozen=True)
+class InstructorNotebook:
+    """One notebook as the gradebook and the release have it: plain data, readable by many."""
+
+    assignment: str
+    notebook: str
+    sources: dict[str, SourceCell]  # grade_id -> the gradebook's cell
+    answers: frozenset[str]  # the grade_ids of the answer cells
+    points: dict[str, float]  # grade_id -> points, for the graded cells
+    released: NotebookNode  # the notebook the students were given
+
+    @classmethod
+    def read(cls, db_url: str, course: Course, assignment: str, notebook: str
+             ) -> InstructorNotebook:
+        with Gradebook(db_url) as gradebook:
+            record = gradebook.find_notebook(notebook, assignment)
+            sources = {cell.name: SourceCell(cell.cell_type, cell.source, bool(cell.locked))
+                       for cell in record.source_cells}
+            answers = frozenset(cell.name for cell in record.solution_cells)
+            points = {cell.name: cell.max_score for cell in record.grade_cells}
+        released = nbformat.read(course.release_notebook(assignment, notebook), as_version=4)
+        return cls(assignment, notebook, sources, answers, points, released)
+
+
 class RestoreLockedCells(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
         info = resources["nbgrader"]
-        course = Course(Path(CourseDirectory(config=self.config).root))
-        released = nbformat.read(course.release_notebook(info["assignment"], info["notebook"]),
-                                 as_version=4)
-        edited: list[str] = resources.setdefault("softmax_grading", {}).setdefault(
-            "edited_locked_cells", [])
-        with Gradebook(info["db_url"]) as gradebook:
-            self._reset_metadata(nb, gradebook, info, edited)
-            self._reinsert_missing(nb, released, info)
-            self._restore_untouched(nb, gradebook, info, edited)
+        ours = resources.setdefault("softmax_grading", {})
+        record = ours.get("instructor_notebook")
+        if record is None or (record.assignment, record.notebook) != (info["assignment"],
+                                                                      info["notebook"]):
+            course = Course(Path(CourseDirectory(config=self.config).root))
+            record = InstructorNotebook.read(info["db_url"], course, info["assignment"],
+                                             info["notebook"])
+        edited: list[str] = ours.setdefault("edited_locked_cells", [])
+        self._reset_metadata(nb, record, edited)
+        self._reinsert_missing(nb, record.released)
+        self._restore_untouched(nb, record, edited)
         return nb, resources
 
-    def _reset_metadata(self, nb, gradebook, info, edited: list[str]) -> None:
-        record = gradebook.find_notebook(info["notebook"], info["assignment"])
-        sources = {cell.name: cell for cell in record.source_cells}
-        answers = {cell.name for cell in record.solution_cells}
-        points = {cell.name: cell.max_score for cell in record.grade_cells}
+    def _reset_metadata(self, nb, record: InstructorNotebook, edited: list[str]) -> None:
+        sources, answers, points = record.sources, record.answers, record.points
         for cell in nb.cells:
             grade_id = _grade_id(cell)
             if "nbgrader" not in cell.metadata:
@@ -80,16 +117,14 @@ class RestoreLockedCells(NbGraderPreprocessor):
             else:
                 grading.pop("points", None)
 
-    def _restore_untouched(self, nb, gradebook, info, edited: list[str]) -> None:
+    def _restore_untouched(self, nb, record: InstructorNotebook, edited: list[str]) -> None:
         hider = ClearHiddenTests()
         for cell in nb.cells:
             grade_id = _grade_id(cell)
             if grade_id is None or not cell.metadata["nbgrader"].get("locked"):
                 continue
-            try:
-                source_cell = gradebook.find_source_cell(grade_id, info["notebook"],
-                                                         info["assignment"])
-            except MissingEntry:
+            source_cell = record.sources.get(grade_id)
+            if source_cell is None:
                 continue
             as_released = NotebookNode(cell_type=source_cell.cell_type,
                                        source=source_cell.source, metadata={})
@@ -99,7 +134,7 @@ class RestoreLockedCells(NbGraderPreprocessor):
             elif cell.source != source_cell.source:
                 edited.append(grade_id)
 
-    def _reinsert_missing(self, nb, released, info) -> None:
+    def _reinsert_missing(self, nb, released) -> None:
         present = {_grade_id(cell) for cell in nb.cells}
         for position, cell in enumerate(released.cells):
             grade_id = _grade_id(cell)

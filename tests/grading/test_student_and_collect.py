@@ -15,7 +15,10 @@ import pytest
 from nbgrader.api import Gradebook
 from synthetic import Student, submit
 
+from softmax_grading import autograde
 from softmax_grading.cli import main as grading_main
+from softmax_grading.preprocessors import RestoreLockedCells
+from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -223,3 +226,35 @@ def test_a_second_run_skips_what_is_graded_and_unchanged(course, capsys):
         assert gradebook.find_submission(PILOT, "resume-changed").score == 8.0
     _grade(course, "--student", "resume-same", "--force")
     assert "graded 1, skipped 0" in capsys.readouterr().out
+
+
+def test_a_class_is_prepared_with_one_read_of_the_instructor_notebook(course, monkeypatch):
+    # Each submission's sanitizing read the release and queried the gradebook for every locked
+    # cell, though they are the same for the whole class: now prepare reads them once.
+    names = [f"one-read-{i}" for i in range(3)]
+    for name in names:
+        submit(course, PILOT, Student(name, edit=_delete_first_locked_cell))
+    reads = []
+    original = InstructorNotebook.read.__func__
+
+    def counted(cls, *arguments):
+        reads.append(arguments[2:])
+        return original(cls, *arguments)
+
+    monkeypatch.setattr(InstructorNotebook, "read", classmethod(counted))
+    run = autograde.AutogradeRun(PILOT, True)
+    jobs = autograde.prepare(course, PILOT, names, sandboxed=True, force=True, run=run)
+    assert reads == [(PILOT, PILOT)]
+    assert [job.student for job in jobs] == names
+    # The deleted locked cell is back in every submission, as without the shared record.
+    resources = {"nbgrader": {"student": names[0], "assignment": PILOT, "notebook": PILOT,
+                              "db_url": course.db_url}}
+    submitted = nbformat.read(course.submitted(names[0], PILOT) / f"{PILOT}.ipynb", 4)
+    alone, _ = RestoreLockedCells(config=course.config).preprocess(submitted, resources)
+    assert [cell["source"] for cell in jobs[0].cells] == [cell.source for cell in alone.cells]
+
+
+def _delete_first_locked_cell(notebook):
+    locked = next(i for i, cell in enumerate(notebook.cells)
+                  if cell.metadata.get("nbgrader", {}).get("locked"))
+    del notebook.cells[locked]
