@@ -123,7 +123,10 @@ def _two_product_error(a, b, product, error, scratch):
     """``error = a * b - product`` exactly, where ``product = fl(a * b)`` (Dekker, no FMA).
 
     Each factor is split into halves of at most 26 bits, whose products are exact. The factors
-    must stay below about 2**995 (here ``a <= 1`` and ``b <= 2``).
+    must stay below about 2**995 (here ``a <= 1`` and ``b <= 2``), and the error must be a
+    float, which it is when ``b == 1`` (the error is 0) or the product is at least 2**-969 (its
+    error then has no bit below the smallest float). In the sigmoid ``d > 1`` only where
+    ``e > 2**-53``, so there ``q > 2**-54``.
     """
     a_hi, a_lo, b_hi, b_lo = scratch
     _split(a, a_hi, a_lo)

@@ -113,20 +113,31 @@ def test_float64_quotient_is_rounded_once_given_exp():
     # tests/accuracy were at 1.38 ulps against SciPy's 1.31. Three blocks' worth, so the block
     # boundaries are crossed.
     rng = np.random.default_rng(20261129)
-    x = np.concatenate([rng.normal(0, 10, 3 * sigmoid_module._BLOCK), [-40.0, -37.0, 0.0, 37.0]])
+    edges = [-740.0, -720.0, -40.0, -37.0, 0.0, 37.0]  # e subnormal, e < 2**-53, d = 1 + e
+    x = np.concatenate([rng.normal(0, 10, 3 * sigmoid_module._BLOCK), edges])
     decay = np.exp(-np.abs(x))
     numerators = np.where(x >= 0, 1.0, decay)
     expected = [_correctly_rounded_quotient(n, e) for n, e in zip(numerators, decay, strict=True)]
     np.testing.assert_array_equal(sigmoid(x), expected)
 
 
-@given(a=st.floats(0, 1), b=st.floats(1, 2))
+# Exact while the error is a float: the product at least 2**-969, or b == 1 (the sigmoid's
+# two cases), or a == 0.
+@given(a=st.floats(2.0**-960, 1) | st.just(0.0), b=st.floats(1, 2))
 def test_two_product_error_is_exact(a, b):
     a_, b_ = np.array([a]), np.array([b])
     product = a_ * b_
     error = np.empty(1)
     sigmoid_module._two_product_error(a_, b_, product, error, np.empty((4, 1)))
     assert Fraction(a) * Fraction(b) == Fraction(float(product[0])) + Fraction(float(error[0]))
+
+
+@given(a=st.floats(0, 2.0**-960))
+def test_two_product_error_is_exact_for_a_tiny_factor_times_one(a):
+    a_, one = np.array([a]), np.array([1.0])
+    error = np.empty(1)
+    sigmoid_module._two_product_error(a_, one, a_ * one, error, np.empty((4, 1)))
+    assert error[0] == 0.0
 
 
 def test_strided_and_multi_block_input_equals_the_elementwise_results():
