@@ -100,7 +100,9 @@ def _sigmoid_block(z, out, scratch):
     """sigma(z) into float64 out (which may be z), each quotient corrected by its remainder."""
     d, d_lo, q, p, error = scratch[:5]  # each (n,)
     nonnegative = z >= 0  # before out, which may be z itself, is written
-    with np.errstate(under="ignore"):  # e^{-|x|} and the corrections may underflow to 0: exact
+    # e^{-|x|} underflows for x < -708 (to 0 below -745: sigma's own limit), and so may the
+    # corrections, which are then far below an ulp of the result.
+    with np.errstate(under="ignore"):
         np.abs(z, out=out)
         np.negative(out, out=out)
         np.exp(out, out=out)  # e = e^{-|x|} in [0, 1]
