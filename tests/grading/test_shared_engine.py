@@ -93,6 +93,28 @@ def test_the_tables_are_checked_by_the_first_gradebook_only(tmp_path):
     assert "create_all" not in vars(nbgrader.api.Base.metadata)
 
 
+def test_the_course_is_looked_up_by_the_first_gradebook_only(tmp_path):
+    # Each Gradebook selected its course and committed, some twelve times per submission.
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    check_course = Gradebook.check_course
+    with one_engine_per_database():
+        Gradebook(url).close()
+        inside = _statements_to_open(url)
+        with Gradebook(url, course_id="another") as other:  # another course: looked up once
+            assert other.course_id == "another"
+        again = _statements_to_open(url)
+    outside = _statements_to_open(url)
+    assert not any("FROM course" in s for s in inside + again), inside + again
+    assert any("FROM course" in s for s in outside), outside
+    assert Gradebook.check_course is check_course
+    database = sqlite3.connect(tmp_path / "gradebook.db")
+    try:
+        courses = {row[0] for row in database.execute("SELECT id FROM course")}
+    finally:
+        database.close()
+    assert courses == {"default_course", "another"}
+
+
 def test_a_new_database_opened_inside_gets_nbgraders_tables_and_version(tmp_path):
     path = tmp_path / "gradebook.db"
     with one_engine_per_database():
@@ -112,11 +134,11 @@ def test_nested_blocks_restore_what_the_outer_one_set(tmp_path):
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with one_engine_per_database():
         outer = (nbgrader.api.create_engine, nbgrader.api.inspect,
-                 nbgrader.api.Base.metadata.create_all)
+                 nbgrader.api.Base.metadata.create_all, Gradebook.check_course)
         with one_engine_per_database(), Gradebook(url):
             pass
         assert (nbgrader.api.create_engine, nbgrader.api.inspect,
-                nbgrader.api.Base.metadata.create_all) == outer
+                nbgrader.api.Base.metadata.create_all, Gradebook.check_course) == outer
         with Gradebook(url) as first, Gradebook(url) as second:
             assert first.engine is second.engine
     assert "create_all" not in vars(nbgrader.api.Base.metadata)
