@@ -72,6 +72,9 @@ def one_engine_per_database() -> Iterator[None]:
             engines[key] = create_engine(url, **options)
         return engines[key]
 
+    def _shared(engine) -> bool:  # only a shared engine's checks stand for later Gradebooks
+        return any(engine is shared for shared in engines.values())
+
     def _ready(engine) -> bool:
         return any(engine is ready for ready in tables_ready)
 
@@ -82,7 +85,7 @@ def one_engine_per_database() -> Iterator[None]:
         if _ready(bind):
             return
         create_all(bind=bind, **options)
-        if any(bind is engine for engine in engines.values()):
+        if _shared(bind):
             tables_ready.append(bind)
 
     def check_course_once(gradebook, course_id="default_course", **options):
@@ -90,7 +93,7 @@ def one_engine_per_database() -> Iterator[None]:
         if any(engine is known and course_id == known_id for known, known_id in courses_ready):
             return None
         course = check_course(gradebook, course_id=course_id, **options)
-        if any(engine is shared for shared in engines.values()):
+        if _shared(engine):
             courses_ready.append((engine, course_id))
         return course
 
