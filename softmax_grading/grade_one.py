@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from softmax_grading.checker import Checker, Finding, MalformedReply, strings
 from softmax_grading.output_notes import CUT_NOTE
 from softmax_grading.roles import TEST, TRUSTED
@@ -94,7 +96,14 @@ def grade_submission(job: GradingJob) -> GradingResult:
                       if role == TEST else None)
                      for cell, role in zip(job.cells, job.roles, strict=True)
                      if role in (TRUSTED, TEST)]
-            verdicts = checker.run(tests)
+            # A grading lane is one core. The checks compute their references with NumPy
+            # here, where OpenBLAS would start a thread per core in every lane, and with two
+            # lanes on two cores the threads spin against each other (ch08 graded with --jobs 2
+            # took 2.5 times the CPU of --jobs 1, and longer). Limited here, after the session
+            # has started, so that the BLAS libraries it loads (scipy's) are limited too; the
+            # student's process is held to one thread by the sandbox.
+            with threadpool_limits(limits=1):
+                verdicts = checker.run(tests)
             checked = time.perf_counter()
             findings = checker.findings + _scan(session)
     result.verdicts = {grade_id: {"passed": verdict.passed, "outputs": verdict.outputs,
