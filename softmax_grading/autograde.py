@@ -197,6 +197,9 @@ class Writer:
         # The submission was sanitized once, by prepare(): nbgrader records that notebook.
         config = copy.deepcopy(course.config)
         config.Autograde.sanitize_preprocessors = [UsePreparedNotebook]
+        # nbconvert validates the whole notebook after every preprocessor (six of them here,
+        # a quarter of a record's time); once, after the last, checks the notebook written.
+        config.Exporter.optimistic_validation = True
         self.api = NbGraderAPI(coursedir=course.coursedir, config=config)
 
     def record(self, job: GradingJob, result: GradingResult) -> None:
