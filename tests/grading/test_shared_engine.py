@@ -12,7 +12,19 @@ from nbgrader.api import Gradebook
 
 from softmax_grading.shared_engine import one_engine_per_database
 
-pytestmark = pytest.mark.grading
+pytestmark = [pytest.mark.grading, pytest.mark.usefixtures("alembic_head_asked_once")]
+
+
+@pytest.fixture(scope="module")
+def alembic_head() -> str:
+    return nbgrader.api.get_alembic_version()
+
+
+@pytest.fixture()
+def alembic_head_asked_once(monkeypatch, alembic_head):
+    """Every new gradebook asks ``alembic heads`` in a subprocess (1 to 2 s) for a version that is
+    the same for one nbgrader: these tests make a dozen databases, and ask it once."""
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: alembic_head)
 
 
 def test_gradebooks_on_one_database_share_its_engine_only_inside_the_block(tmp_path):
@@ -115,7 +127,8 @@ def test_the_course_is_looked_up_by_the_first_gradebook_only(tmp_path):
     assert courses == {"default_course", "another"}
 
 
-def test_a_new_database_opened_inside_gets_nbgraders_tables_and_version(tmp_path):
+def test_a_new_database_opened_inside_gets_nbgraders_tables_and_version(tmp_path,
+                                                                         alembic_head):
     path = tmp_path / "gradebook.db"
     with one_engine_per_database():
         for name in ("ada", "grace"):
@@ -125,6 +138,8 @@ def test_a_new_database_opened_inside_gets_nbgraders_tables_and_version(tmp_path
     try:
         tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master")}
         assert set(nbgrader.api.Base.metadata.tables) | {"alembic_version"} <= tables
+        assert database.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (alembic_head,)]
         assert database.execute("SELECT count(*) FROM student").fetchone() == (2,)
     finally:
         database.close()
