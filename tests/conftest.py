@@ -8,6 +8,7 @@ test folders have their own ``conftest.py`` and ``import conftest`` would be amb
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,9 +167,42 @@ BUILD_HTML = Path(
 )
 
 
+# `python3 run.py test` builds the book while the tests run, and names here the file where it
+# writes "built" or "failed" when the build ends.
+BOOK_STATUS = os.environ.get("SOFTMAX_COURSE_BOOK_STATUS")
+BOOK_WAIT_SECONDS = 1800  # a safety net: the build takes two to three minutes
+BOOK_POLL_SECONDS = 1.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads the built book, however indirectly, ``built_book``, and run
+    the files that hold one last (whole, as xdist's --dist loadfile hands out files), so that
+    the book can build while the others run."""
+    last_files = set()
+    for item in items:
+        if "built_html" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.built_book)
+            last_files.add(item.path)
+    items[:] = ([item for item in items if item.path not in last_files]
+                + [item for item in items if item.path in last_files])
+
+
+def _wait_for_the_book_build(status: Path) -> None:
+    waited = 0.0
+    while not status.is_file() or not status.read_text().strip():
+        if waited > BOOK_WAIT_SECONDS:
+            pytest.fail(f"the book build has not ended after {BOOK_WAIT_SECONDS} s", pytrace=False)
+        time.sleep(BOOK_POLL_SECONDS)
+        waited += BOOK_POLL_SECONDS
+    if status.read_text().strip() != "built":
+        pytest.fail(f"the book did not build: see {status.with_suffix('.log')}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def built_html() -> Path:
     """The built book; fail (not skip) when it is missing, since then nothing was checked."""
+    if BOOK_STATUS:
+        _wait_for_the_book_build(Path(BOOK_STATUS))
     if not BUILD_HTML.joinpath("index.html").is_file():
         pytest.fail(
             f"The built book is missing ({BUILD_HTML / 'index.html'} does not exist). "
