@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,8 @@ from softmax_grading import runtime
 
 # Where things appear inside the sandbox.
 HOME = "/home/student"
+KILL_WAIT_SECONDS = 10.0
+KILL_POLL_SECONDS = 0.005
 RELEASE_MOUNT = "/release"
 
 ENABLE_HELP = """\
@@ -315,8 +318,10 @@ def student_process(release_dir: Path, limits: dict, *, sandboxed: bool) -> Iter
 
 
 def kill_tree(process: subprocess.Popen) -> None:
-    """Kill the process and everything it started (its session and its descendants)."""
-    for pid in [*descendants(process.pid), process.pid]:
+    """Kill the process and everything it started (its session and its descendants), and return
+    once they have all ended."""
+    victims = descendants(process.pid)
+    for pid in [*victims, process.pid]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -326,6 +331,29 @@ def kill_tree(process: subprocess.Popen) -> None:
             if stream is not None:
                 stream.close()
     process.wait()
+    _wait_until_ended(victims)
+
+
+def _running(pid: int) -> bool:
+    """Whether the process still runs: it exists and is not a zombie (ended, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2:][:1] != b"Z"
+
+
+def _wait_until_ended(pids: list[int]) -> None:
+    # SIGKILL is delivered at once but a process ends later, when the kernel next schedules it:
+    # on a busy machine a killed descendant (not our child, so not waited for) could still be
+    # running when the next submission starts. The bound is a safety net for a process the
+    # kernel cannot end (stuck in uninterruptible I/O).
+    deadline = time.monotonic() + KILL_WAIT_SECONDS
+    left = [pid for pid in pids if _running(pid)]
+    while left and time.monotonic() < deadline:
+        time.sleep(KILL_POLL_SECONDS)
+        left = [pid for pid in left if _running(pid)]
 
 
 def _process_table() -> dict[int, tuple[int, float]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -151,6 +153,28 @@ subprocess.Popen(['sh', '-c', 'sleep 300; echo {marker}'], start_new_session=Tru
             if marker.encode() in command:
                 leftovers.append(entry)
     assert leftovers == []
+
+
+def test_regression_a_killed_process_tree_has_ended_when_kill_tree_returns():
+    """The test above once found the student's `sh` still running in the full suite: SIGKILL
+    had been sent, but a process ends only when the kernel next schedules it, and a grandchild
+    is not waited for. kill_tree now returns once every process it killed has ended."""
+    parent = subprocess.Popen(["sh", "-c", "sleep 300 & echo $!; wait"], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    grandchild = int(parent.stdout.readline())
+    assert sandbox._running(grandchild)
+    sandbox.kill_tree(parent)
+    assert not sandbox._running(grandchild)
+
+
+def test_a_zombie_counts_as_ended():
+    child = subprocess.Popen(["true"])
+    while Path(f"/proc/{child.pid}/stat").read_bytes().split(b") ")[1][:1] != b"Z":
+        time.sleep(0.01)  # `true` has exited; it stays a zombie until it is waited for
+    try:
+        assert not sandbox._running(child.pid)
+    finally:
+        child.wait()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a uid of its own is given when grading as root")
