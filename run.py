@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -107,12 +108,29 @@ def ensure_environment(extra: str) -> None:
         say(f"creating the virtual environment in {VENV.relative_to(ROOT)}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         run([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    stamp = VENV / f".installed-{extra}-{digest(['pyproject.toml'])[:16]}"
-    if stamp.exists():
+    version = digest(["pyproject.toml"])[:16]
+    if (VENV / f".installed-{extra}-{version}").exists():
         return
     say(f"installing the course with its '{extra}' tools (once)")
     run([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extra}]"])
-    stamp.touch()
+    for installed in extras_within(extra):  # `test` brings `book`: `book` needs no install then
+        (VENV / f".installed-{installed}-{version}").touch()
+
+
+def extras_within(extra: str) -> set[str]:
+    """`extra` and the extras of this project it names in pyproject.toml, recursively."""
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        project = tomllib.load(handle)["project"]
+    prefix = f"{project['name']}["
+    found, todo = set(), [extra]
+    while todo:
+        name = todo.pop()
+        found.add(name)
+        for requirement in project["optional-dependencies"].get(name, []):
+            if requirement.startswith(prefix):
+                todo += [e.strip() for e in requirement[len(prefix):].split("]")[0].split(",")
+                         if e.strip() not in found]
+    return found
 
 
 def ensure_debian_packages() -> str:
