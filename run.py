@@ -206,8 +206,10 @@ ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM
 
 
 def test(quick: bool = False) -> None:
+    # apt-get (Chromium, bubblewrap) and pip each keep about half of one core busy: side by side.
+    debian = Background(ensure_debian_packages)
     ensure_environment("test")
-    chromium = ensure_debian_packages()
+    chromium = debian.result()
     run([VENV_BIN / "ruff", "check", *LINT_TARGETS])
     notebook_lint = ["--config", NOTEBOOK_LINT_CONFIG, *NOTEBOOK_LINT_TARGETS]
     run([VENV_BIN / "ruff", "check", *notebook_lint])
@@ -222,53 +224,61 @@ def test(quick: bool = False) -> None:
         return
     # The book's build and print keep about one core busy for two minutes: the tests run beside
     # them, those that read the built book last (tests/conftest.py), and those wait for it.
-    builder = BackgroundBuild()
-    returncode = run_status(
-        [
-            VENV_BIN / "python", *PYTEST,
-            "tests",
-            # nbval executes every notebook: chapters, instructor sources and student releases.
-            "--nbval-lax", "book", "solutions", "exercises",
-        ],
-        env={"SOFTMAX_COURSE_CHROMIUM": chromium, BOOK_STATUS_VARIABLE: str(BOOK_BUILD_STATUS),
-             **ONE_BLAS_THREAD},
-    )
-    builder.wait()
+    BOOK_BUILD_LOG.parent.mkdir(exist_ok=True)
+    BOOK_BUILD_STATUS.unlink(missing_ok=True)
+    say(f"building the book beside the tests; its output goes to {BOOK_BUILD_LOG}")
+    with open(BOOK_BUILD_LOG, "w", encoding="utf-8") as log:
+        book = Background(build_book_for_the_tests, log)
+        returncode = run_status(
+            [
+                VENV_BIN / "python", *PYTEST,
+                "tests",
+                # nbval executes every notebook: chapters, instructor sources and releases.
+                "--nbval-lax", "book", "solutions", "exercises",
+            ],
+            env={"SOFTMAX_COURSE_CHROMIUM": chromium,
+                 BOOK_STATUS_VARIABLE: str(BOOK_BUILD_STATUS), **ONE_BLAS_THREAD},
+        )
+        try:
+            book.result()
+        except SystemExit:
+            say(f"the book did not build; the end of {BOOK_BUILD_LOG}:")
+            print("".join(BOOK_BUILD_LOG.read_text(encoding="utf-8").splitlines(True)[-80:]))
+            raise
     if returncode:
         sys.exit(returncode)
 
 
-class BackgroundBuild:
-    """`build_book` in a thread, its tools' output in BOOK_BUILD_LOG, its outcome ("built" or
-    "failed") in BOOK_BUILD_STATUS once it ends; `wait` stops on a failed build."""
+def build_book_for_the_tests(output) -> None:
+    """`build_book`, then "built" or "failed" in BOOK_BUILD_STATUS for the tests waiting."""
+    try:
+        build_book(output)
+    except BaseException:
+        BOOK_BUILD_STATUS.write_text("failed")
+        raise
+    BOOK_BUILD_STATUS.write_text("built")
 
-    def __init__(self) -> None:
-        BOOK_BUILD_LOG.parent.mkdir(exist_ok=True)
-        BOOK_BUILD_STATUS.unlink(missing_ok=True)
-        self.log = open(BOOK_BUILD_LOG, "w", encoding="utf-8")  # closed by wait()
-        self.failed: object = None
-        say(f"building the book beside the tests; its output goes to {BOOK_BUILD_LOG}")
-        self.thread = threading.Thread(target=self._build, daemon=True)
-        self.thread.start()
 
-    def _build(self) -> None:
+class Background:
+    """`task(*args)` in a thread; `result()` waits for it and returns what it returned, or raises
+    what it raised (SystemExit from a failed `run` included)."""
+
+    def __init__(self, task, *args) -> None:
+        self._value = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(task, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, task, args) -> None:
         try:
-            build_book(self.log)
-        except SystemExit as stop:  # run() stops on a failed command
-            self.failed = stop.code
-        except BaseException:
-            self.failed = 1
-            raise
-        finally:
-            BOOK_BUILD_STATUS.write_text("failed" if self.failed is not None else "built")
+            self._value = task(*args)
+        except BaseException as error:
+            self._error = error
 
-    def wait(self) -> None:
-        self.thread.join()
-        self.log.close()
-        if self.failed is not None:
-            say(f"the book did not build; the end of {BOOK_BUILD_LOG}:")
-            print("".join(BOOK_BUILD_LOG.read_text(encoding="utf-8").splitlines(True)[-80:]))
-            sys.exit(self.failed or 1)
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def build_pdf() -> None:
