@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from nbformat.v4 import new_code_cell
 from threadpoolctl import threadpool_info
 
 from softmax_grading import sandbox
@@ -20,18 +21,12 @@ assert threads and set(threads) == {1}, threads
 """
 
 
-def _cell(source: str, grade_id: str | None = None) -> dict:
-    metadata = {"nbgrader": {"grade_id": grade_id, "grade": True, "locked": True,
-                             "points": 1, "solution": False}} if grade_id else {}
-    return {"cell_type": "code", "source": source, "metadata": metadata, "outputs": [],
-            "execution_count": None}
-
-
-def test_regression_the_checks_use_one_blas_thread_and_the_caller_keeps_its_own(tmp_path):
+def test_regression_the_checks_use_one_blas_thread_and_the_caller_keeps_its_own():
     """With --jobs 2 on two cores, each lane's checks started an OpenBLAS thread per core: ch08
     took 2.5 times the CPU of --jobs 1, and longer on the clock."""
-    job = GradingJob("s", "a", "a", [_cell("import numpy as np"), _cell(BLAS_THREADS_TEST,
-                                                                        "threads")],
+    test_cell = new_code_cell(BLAS_THREADS_TEST, metadata={"nbgrader": {
+        "grade_id": "threads", "grade": True, "locked": True, "points": 1, "solution": False}})
+    job = GradingJob("s", "a", "a", [new_code_cell("import numpy as np"), test_cell],
                      [STUDENT, TEST], {}, sandbox.Sandbox().limits(), sandboxed=True)
     grade_submission(job)  # a worker's first submission loads what it needs (SciPy's BLAS)
     before = threadpool_info()
