@@ -6,7 +6,10 @@ The flow for one assignment:
    with nbgrader's own preprocessors from the course's configuration (locked
    cells and hidden tests restored from the gradebook). An unreadable file is
    named and scored 0. A submission already graded from the same notebook, the
-   same tests and the same limits is skipped unless ``force``.
+   same tests and the same limits is skipped unless ``force``. Submissions are
+   prepared one at a time, as the workers take them, so grading starts with the
+   first (preparing a class of 10,000 first would keep Dask's workers waiting
+   for minutes).
 2. **Grade** (workers: local processes or Dask). :func:`grade_submission` runs
    each job in its own sandbox and returns the outcome as data.
 3. **Record** (trusted process, one result at a time, as they arrive). nbgrader's
@@ -23,6 +26,7 @@ import copy
 import hashlib
 import json
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +133,19 @@ def _fingerprint(cells: list[dict], release_files: dict[str, bytes], limits: dic
 def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: bool,
             force: bool, run: AutogradeRun) -> list[GradingJob]:
     """Jobs for the submissions that need grading; unreadable and unchanged ones are noted."""
+    return list(prepared_jobs(course, assignment, students, sandboxed=sandboxed, force=force,
+                              run=run))
+
+
+def prepared_jobs(course: Course, assignment: str, students: list[str], *, sandboxed: bool,
+                  force: bool, run: AutogradeRun,
+                  left_out: Callable[[str], object] = lambda student: None,
+                  ) -> Iterator[GradingJob]:
+    """`prepare`, one submission at a time: each job is made as it is asked for, so the
+    workers grade the first submissions while the later ones are sanitized.
+    ``left_out(student)`` is called for each submission that gets no job: one already graded
+    and unchanged (in ``run.skipped``), or one that cannot be graded (in ``run.not_graded``).
+    """
     limits = course.sandbox().limits()
     release_files = _release_files(course, assignment)
     # notebook -> what the gradebook says of its instructor cells, the same for every student:
@@ -143,22 +160,24 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
             instructor[notebook] = (record, cells)
         return instructor[notebook]
 
-    jobs = []
     for student in students:
         for notebook in course.notebooks(assignment):
             path = course.submitted(student, assignment) / f"{notebook}.ipynb"
             if not path.exists():
                 run.not_graded[student] = f"no file named {path.name} in the submission"
+                left_out(student)
                 continue
             try:
                 record, instructor_cells = instructor_of(notebook)
                 nb, resources = _sanitize(course, assignment, student, notebook, record)
             except SubmissionTooLarge as error:
                 run.not_graded[student] = str(error)
+                left_out(student)
                 continue
             except Exception as error:  # any unreadable or unrepairable file: named, scored 0
                 run.not_graded[student] = (f"{path.name} is not a readable notebook "
                                            f"({type(error).__name__}: {str(error)[:200]})")
+                left_out(student)
                 continue
             edited = resources.get("softmax_grading", {}).get("edited_locked_cells", [])
             if edited:
@@ -171,10 +190,10 @@ def prepare(course: Course, assignment: str, students: list[str], *, sandboxed: 
             if (not force and previous is not None and previous.fingerprint == fingerprint
                     and _recorded(course, assignment, student)):
                 run.skipped.append(student)
+                left_out(student)
                 continue
-            jobs.append(GradingJob(student, assignment, notebook, cells, cell_roles,
-                                   release_files, limits, sandboxed, fingerprint, plain))
-    return jobs
+            yield GradingJob(student, assignment, notebook, cells, cell_roles, release_files,
+                             limits, sandboxed, fingerprint, plain)
 
 
 def _recorded(course: Course, assignment: str, student: str) -> bool:
@@ -262,11 +281,18 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
     """Grade every submission of `assignment` (or `students`) and record the results."""
     run = AutogradeRun(assignment, sandboxed)
     chosen = students if students is not None else course.students(assignment)
-    work = prepare(course, assignment, chosen, sandboxed=sandboxed, force=force, run=run)
-    for student in run.not_graded:
-        record_zero(course, assignment, student)
     writer = Writer(course, run)
-    with Progress(len(work), f"grading {assignment}", unit="submission") as progress:
+    candidates = len(chosen) * len(course.notebooks(assignment))
+    with Progress(candidates, f"grading {assignment}", unit="submission") as progress:
+
+        def left_out(student: str) -> None:
+            progress.leave_out()
+            if student in run.not_graded:
+                record_zero(course, assignment, student)
+
+        # Sanitized one by one as the workers ask for work: grading starts with the first.
+        work = prepared_jobs(course, assignment, chosen, sandboxed=sandboxed, force=force,
+                             run=run, left_out=left_out)
 
         def graded(job: GradingJob, result: GradingResult) -> None:
             try:

@@ -13,6 +13,11 @@ Results come back as DATA: the callbacks run in the calling thread, one at a tim
 the items finish, so the single trusted writer (which is not thread-safe) consumes them while
 the workers never touch the gradebook.
 
+``items`` is read lazily, in the calling thread, as the work goes: an item is read when a worker
+can take it, and locally up to ``jobs`` more are read ahead while the workers run. A generator
+that does work per item (the grader sanitizes each submission) therefore overlaps the grading
+of the items before it, instead of keeping every worker waiting until the last item is ready.
+
 Where the work runs:
 
 * ``scheduler=None`` (the default): a local pool of ``jobs`` worker processes (default: the
@@ -57,11 +62,12 @@ is fine as it is).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -78,6 +84,7 @@ Result = TypeVar("Result")
 #: Times an item whose worker process died is run again, on a fresh worker, before it is
 #: reported as :class:`WorkerCrashed` (local pool only; Dask uses its own allowed-failures).
 DEFAULT_CRASH_RETRIES = 2
+_END = object()  # what next() gives for an exhausted source of items
 
 
 class WorkerCrashed(RuntimeError):
@@ -145,7 +152,6 @@ def run_all(
     An exception from a callback stops the run (workers terminated, pending work dropped) and
     propagates.
     """
-    items = list(items)
     if crash_retries < 0:
         raise ValueError(f"crash_retries must be >= 0, not {crash_retries}")
     if scheduler is not None:
@@ -154,15 +160,24 @@ def run_all(
                 "jobs sizes the local pool; with a Dask scheduler the cluster's workers "
                 "set the concurrency"
             )
-        if items:
-            _run_on_dask(function, items, scheduler, on_result, on_failure, worker_check)
+        source = _unless_empty(items)
+        if source is not None:  # no cluster is contacted for nothing
+            _run_on_dask(function, source, scheduler, on_result, on_failure, worker_check)
         return
     if jobs is None:
         jobs = default_jobs()
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, not {jobs}")
-    if items:
-        _run_locally(function, items, min(jobs, len(items)), crash_retries, on_result, on_failure)
+    # A lane's worker process starts with the lane's first item: never more than the items.
+    _run_locally(function, iter(items), jobs, crash_retries, on_result, on_failure)
+
+
+def _unless_empty(items: Iterable[Item]) -> Iterator[Item] | None:
+    """The items as an iterator, or None when there are none (the first one is read to know)."""
+    iterator = iter(items)
+    for first in iterator:
+        return itertools.chain([first], iterator)
+    return None
 
 
 # --- Local pool --------------------------------------------------------------------------------
@@ -189,7 +204,7 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 def _run_locally(
     function: Callable[[Item], Result],
-    items: list[Item],
+    source: Iterator[Item],
     jobs: int,
     crash_retries: int,
     on_result: Callable[[Item, Result], object],
@@ -198,10 +213,24 @@ def _run_locally(
     # One single-process pool per worker slot ("lane"): a dying worker breaks only its own pool,
     # so the item to blame is known and the other lanes keep running.
     lanes: list[ProcessPoolExecutor | None] = [None] * jobs
-    idle = list(range(jobs))
-    pending = deque(range(len(items)))
-    crashes = [0] * len(items)
+    idle = list(range(jobs - 1, -1, -1))  # lane 0 is taken first
+    items: list[Item | None] = []  # every item read so far, by index (None once reported)
+    crashes: list[int] = []
+    pending: deque[int] = deque()  # read, not running
     running: dict[Future, tuple[int, int]] = {}  # future -> (lane, item index)
+    exhausted = False
+
+    def read_ahead(count: int) -> None:
+        """Read items from the source until `count` are waiting, or the source ends."""
+        nonlocal exhausted
+        while not exhausted and len(pending) < count:
+            item = next(source, _END)
+            if item is _END:
+                exhausted = True
+                return
+            items.append(item)
+            crashes.append(0)
+            pending.append(len(items) - 1)
 
     def submit(lane: int, index: int) -> Future:
         pool = lanes[lane]
@@ -215,13 +244,20 @@ def _run_locally(
         return pool.submit(function, items[index])
 
     def refill() -> None:
-        while pending and idle:
+        # One item read at a time: lane 0's worker starts while lane 1's item is being read.
+        while idle:
+            read_ahead(1)
+            if not pending:
+                return
             lane, index = idle.pop(), pending.popleft()
             running[submit(lane, index)] = (lane, index)
 
     try:
-        while pending or running:
+        while True:
             refill()
+            read_ahead(jobs)  # the next items are read (prepared) while the lanes work
+            if not running:
+                break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             outcomes = []  # (index, error or None, result), reported once the lanes are busy
             for future in done:
@@ -244,10 +280,11 @@ def _run_locally(
             # not wait while the caller records the result it just returned.
             refill()
             for index, error, result in outcomes:
+                item, items[index] = items[index], None  # reported: not kept for the whole run
                 if error is not None:
-                    on_failure(items[index], error)
+                    on_failure(item, error)
                 else:
-                    on_result(items[index], result)
+                    on_result(item, result)
     except BaseException:
         for pool in lanes:
             if pool is not None:
@@ -278,7 +315,7 @@ def _connect(scheduler: str) -> Client:
 
 def _run_on_dask(
     function: Callable[[Item], Result],
-    items: list[Item],
+    source: Iterator[Item],
     scheduler: str,
     on_result: Callable[[Item, Result], object],
     on_failure: Callable[[Item, BaseException], object],
@@ -287,26 +324,39 @@ def _run_on_dask(
     from distributed import as_completed
 
     prefix = getattr(function, "__name__", "job")
-    keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in items]
-    index_of = {key: index for index, key in enumerate(keys)}
+    item_of: dict[str, Item] = {}  # task key -> the caller's item
+    futures = []
+
+    def report(future) -> None:
+        item = item_of.pop(future.key)
+        if future.status == "error":  # raised by function, or KilledWorker
+            error = future.exception()
+            on_failure(item, error.with_traceback(future.traceback()))
+            return
+        try:
+            result = future.result()
+        except Exception as error:  # cancelled, lost, or result cannot be unpickled
+            on_failure(item, error)
+        else:
+            on_result(item, result)
+        future.release()  # the scheduler may forget it (and its result) now
+
     with _connect(scheduler) as client:
         if worker_check is not None:
             _check_workers(client, worker_check)
-        futures = client.map(function, items, key=keys, pure=False)
+        finished = as_completed(loop=client.loop)
         try:
-            for future in as_completed(futures, loop=client.loop):
-                item = items[index_of[future.key]]
-                if future.status == "error":  # raised by function, or KilledWorker
-                    error = future.exception()
-                    on_failure(item, error.with_traceback(future.traceback()))
-                    continue
-                try:
-                    result = future.result()
-                except Exception as error:  # cancelled, lost, or result cannot be unpickled
-                    on_failure(item, error)
-                else:
-                    on_result(item, result)
-                future.release()  # the scheduler may forget it (and its result) now
+            for item in source:
+                key = f"{prefix}-{uuid.uuid4().hex}"
+                item_of[key] = item
+                future = client.submit(function, item, key=key, pure=False)
+                futures.append(future)
+                finished.add(future)
+                # What finished while this item was read is reported before the next is read.
+                for done in finished.next_batch(block=False):
+                    report(done)
+            for done in finished:
+                report(done)
         finally:
             client.cancel([future for future in futures if not future.done()])
 

@@ -107,6 +107,14 @@ class Progress:
                 self._bar.set_postfix_str(f"{self.failed} failed", refresh=False)
             self._bar.update(1)
 
+    def leave_out(self) -> None:
+        """One item of the total will not run after all (found done already, or refused before
+        it started): the total shrinks by one."""
+        self.total -= 1
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
+
     def note(self, message: str) -> None:
         """Print a line of text without breaking the bar (e.g. which submission failed)."""
         if self._bar is not None:

@@ -109,6 +109,23 @@ def die_on(name: str, dask_worker=None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def items_read_while_the_first_runs(folder: Path, count: int, seen: list[bool]):
+    """Yields `count` note_start items; before the second, waits for the first to have started.
+
+    ``seen`` gets whether it had: a runner that read every item before starting any (as
+    ``list(items)`` would) leaves this generator waiting, and records False.
+    """
+    yield (0, str(folder))
+    started = folder / "started-0"
+    for _ in range(6000):  # up to a minute: only a failing run waits that long
+        if started.exists():
+            break
+        time.sleep(0.01)
+    seen.append(started.exists())
+    for x in range(1, count):
+        yield (x, str(folder))
+
+
 # --- Helpers -----------------------------------------------------------------------------------
 
 
@@ -209,6 +226,15 @@ def test_local_the_next_item_runs_while_the_caller_handles_the_last(tmp_path):
     assert {path.name for path in tmp_path.iterdir()} == {"started-0", "started-1", "started-2"}
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_local_items_are_read_as_the_workers_need_them(tmp_path, jobs):
+    seen: list[bool] = []
+    outcome = Collector().run(note_start, items_read_while_the_first_runs(tmp_path, 4, seen),
+                              jobs=jobs)
+    assert seen == [True]
+    assert sorted(x for x, _ in outcome.results) == [0, 1, 2, 3] and not outcome.failures
+
+
 def test_local_callback_error_stops_the_run_and_its_workers():
     def on_result(item, result):
         raise RuntimeError("the gradebook is full")
@@ -228,6 +254,9 @@ def test_argument_errors(tmp_path):
         run_all(square, [1], scheduler=str(tmp_path / "missing.json"), on_result=print,
                 on_failure=print)
     run_all(square, [], on_result=print, on_failure=print)  # nothing to do, nothing started
+    # No items: no scheduler is contacted, so even a missing scheduler file is no error.
+    run_all(square, iter([]), scheduler=str(tmp_path / "missing.json"), on_result=print,
+            on_failure=print)
 
 
 # --- Dask: a real scheduler and worker processes on 127.0.0.1 over TCP -----------------------
@@ -276,6 +305,14 @@ def test_dask_by_address_exception_goes_to_on_failure(dask, tmp_path):
     assert isinstance(outcome.failures[(3, log)], ValueError)
     assert outcome.results == {(x, log): x * x for x in range(8) if x != 3}
     assert len(Path(log).read_text().splitlines()) == 1
+
+
+def test_dask_items_are_read_as_the_workers_need_them(dask, tmp_path):
+    seen: list[bool] = []
+    outcome = Collector().run(note_start, items_read_while_the_first_runs(tmp_path, 4, seen),
+                              scheduler=dask.address)
+    assert seen == [True]
+    assert sorted(x for x, _ in outcome.results) == [0, 1, 2, 3] and not outcome.failures
 
 
 def test_dask_killed_worker_its_items_complete_on_the_other(dask, tmp_path):
@@ -393,3 +430,13 @@ def test_progress_draws_a_bar_when_forced():
     final = text.rsplit("\r", 1)[-1]
     assert "grading" in final and "4/4" in final and "2 failed" in final
     assert "one line for the log" in text
+
+
+def test_progress_total_shrinks_for_items_left_out():
+    stream = io.StringIO()
+    with Progress(4, "grading", file=stream) as progress:
+        progress.leave_out()  # found graded already
+        progress.advance()
+        progress.advance(failed=True)
+        progress.leave_out()  # refused before it started
+    assert stream.getvalue().startswith("grading: 2/2 done, 1 failed, in ")
