@@ -109,6 +109,15 @@ def die_on(name: str, dask_worker=None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def appears(path: Path) -> bool:
+    """Whether `path` exists within a minute (only a failing run waits that long)."""
+    for _ in range(6000):
+        if path.exists():
+            return True
+        time.sleep(0.01)
+    return path.exists()
+
+
 def items_read_while_the_first_runs(folder: Path, count: int, seen: list[bool]):
     """Yields `count` note_start items; before the second, waits for the first to have started.
 
@@ -116,12 +125,7 @@ def items_read_while_the_first_runs(folder: Path, count: int, seen: list[bool]):
     ``list(items)`` would) leaves this generator waiting, and records False.
     """
     yield (0, str(folder))
-    started = folder / "started-0"
-    for _ in range(6000):  # up to a minute: only a failing run waits that long
-        if started.exists():
-            break
-        time.sleep(0.01)
-    seen.append(started.exists())
+    seen.append(appears(folder / "started-0"))
     for x in range(1, count):
         yield (x, str(folder))
 
@@ -213,12 +217,7 @@ def test_local_the_next_item_runs_while_the_caller_handles_the_last(tmp_path):
     def on_result(item, result):
         x, _ = item
         if x == 0:
-            started = tmp_path / "started-1"
-            for _ in range(6000):  # up to a minute: only a failing run waits that long
-                if started.exists():
-                    break
-                time.sleep(0.01)
-            seen.append(started.exists())
+            seen.append(appears(tmp_path / "started-1"))
 
     items = [(x, str(tmp_path)) for x in range(3)]
     run_all(note_start, items, jobs=1, on_result=on_result, on_failure=on_result)
