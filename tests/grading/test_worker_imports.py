@@ -1,4 +1,5 @@
-"""A grading worker stays light: it imports the sandbox machinery, not nbgrader.
+"""Grading processes stay light: a worker imports the sandbox machinery, not nbgrader, and a
+command does not import what nbgrader imports but never uses here.
 
 Every local worker process imports ``softmax_grading.grade_one``; importing nbgrader there cost
 about 3 s per worker (its server extensions pull in Jupyter's web stack), which the benchmark
@@ -17,3 +18,34 @@ def test_importing_the_worker_function_does_not_import_nbgrader() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_a_grading_command_imports_neither_setuptools_nor_rfc3987_syntax() -> None:
+    probe = ("import sys, softmax_grading.cli\n"
+             "print(sorted(name for name in sys.modules if name.split('.')[0] in "
+             "('setuptools', 'pkg_resources') and sys.modules[name] is not None\n"
+             "             and not getattr(sys.modules[name], '__doc__', '').endswith("
+             "'(see softmax_grading/__init__.py)')))\n"
+             "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", "None"], result.stdout
+
+
+def test_nbgraders_unzip_still_unpacks_with_the_real_setuptools(tmp_path) -> None:
+    probe = """
+import sys, zipfile
+from pathlib import Path
+import softmax_grading.cli
+from nbgrader.utils import unzip
+folder = Path(sys.argv[1])
+with zipfile.ZipFile(folder / "submission.zip", "w") as archive:
+    archive.writestr("ch01/answer.txt", "softmax")
+(folder / "out").mkdir()
+unzip(str(folder / "submission.zip"), str(folder / "out"))
+print((folder / "out" / "ch01" / "answer.txt").read_text())
+print(sys.modules["setuptools.archive_util"].__file__.endswith("archive_util.py"))
+"""
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.split() == ["softmax", "True"], result.stdout + result.stderr
