@@ -29,9 +29,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -203,11 +203,14 @@ BOOK_STATUS_VARIABLE = "SOFTMAX_COURSE_BOOK_STATUS"
 # Two test processes already keep both cores busy: a BLAS thread per core in each (NumPy's
 # OpenBLAS default) only makes them spin against each other.
 ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# apt-get and the book's build run in threads beside pip and the tests. A future's result()
+# raises what the task raised, SystemExit from a failed `run` included.
+BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run.py")
 
 
 def test(quick: bool = False) -> None:
     # apt-get (Chromium, bubblewrap) and pip each keep about half of one core busy: side by side.
-    debian = Background(ensure_debian_packages)
+    debian = BACKGROUND.submit(ensure_debian_packages)
     ensure_environment("test")
     chromium = debian.result()
     run([VENV_BIN / "ruff", "check", *LINT_TARGETS])
@@ -228,7 +231,7 @@ def test(quick: bool = False) -> None:
     BOOK_BUILD_STATUS.unlink(missing_ok=True)
     say(f"building the book beside the tests; its output goes to {BOOK_BUILD_LOG}")
     with open(BOOK_BUILD_LOG, "w", encoding="utf-8") as log:
-        book = Background(build_book_for_the_tests, log)
+        book = BACKGROUND.submit(build_book_for_the_tests, log)
         returncode = run_status(
             [
                 VENV_BIN / "python", *PYTEST,
@@ -257,28 +260,6 @@ def build_book_for_the_tests(output) -> None:
         BOOK_BUILD_STATUS.write_text("failed")
         raise
     BOOK_BUILD_STATUS.write_text("built")
-
-
-class Background:
-    """`task(*args)` in a thread; `result()` waits for it and returns what it returned, or raises
-    what it raised (SystemExit from a failed `run` included)."""
-
-    def __init__(self, task, *args) -> None:
-        self._value = self._error = None
-        self._thread = threading.Thread(target=self._run, args=(task, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, task, args) -> None:
-        try:
-            self._value = task(*args)
-        except BaseException as error:
-            self._error = error
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def build_pdf() -> None:
