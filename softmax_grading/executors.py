@@ -23,7 +23,8 @@ Where the work runs:
 * ``scheduler=None`` (the default): a local pool of ``jobs`` worker processes (default: the
   cores this process may use), started with the ``spawn`` method, which is safe when the caller
   has threads. ``jobs=1`` is the same machinery with one worker process, so a crash is contained
-  exactly as with many workers.
+  exactly as with many workers. Each worker process is one core's: its BLAS libraries run one
+  thread (:mod:`softmax_grading.one_thread`), whatever this process's environment says.
 * ``scheduler="tcp://host:8786"`` (any string containing ``://``): a running Dask scheduler at
   that address. Any other string is the path of a Dask scheduler file (the JSON file written by
   ``dask scheduler --scheduler-file PATH``). The workers must be able to import ``function``'s
@@ -72,6 +73,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+from softmax_grading.one_thread import use_one_blas_thread
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -184,7 +187,10 @@ def _unless_empty(items: Iterable[Item]) -> Iterator[Item] | None:
 
 
 def _new_pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # A lane is one core: its process runs one BLAS thread (softmax_grading/one_thread.py),
+    # set before the job function's module (and NumPy with it) is imported there.
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=use_one_blas_thread)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:

@@ -39,6 +39,7 @@ from traitlets import Bool, Float, Int
 from traitlets.config import LoggingConfigurable
 
 from softmax_grading import runtime
+from softmax_grading.one_thread import ONE_BLAS_THREAD
 
 # Where things appear inside the sandbox.
 HOME = "/home/student"
@@ -207,9 +208,7 @@ def student_environment() -> dict[str, str]:
         "PYTHONNOUSERSITE": "1",
         # OpenBLAS reserves memory per thread, which an address-space limit counts; one
         # thread also keeps a student's CPU time comparable from machine to machine.
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        **ONE_BLAS_THREAD,
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "IPYTHONDIR": "/tmp/ipython",

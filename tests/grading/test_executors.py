@@ -27,6 +27,7 @@ import pytest
 from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 
 from softmax_grading.executors import WorkerCrashed, WorkersNotReady, local_cluster, run_all
+from softmax_grading.one_thread import ONE_BLAS_THREAD
 from softmax_grading.progress import Progress
 
 pytestmark = pytest.mark.grading
@@ -43,6 +44,13 @@ def square(x: int) -> int:
 
 def square_and_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
+
+
+def blas_threads_and_numpy_loaded(x: int) -> tuple[dict[str, str | None], bool]:
+    """The worker's BLAS thread variables, and whether NumPy was imported before this job ran."""
+    import sys
+
+    return {name: os.environ.get(name) for name in ONE_BLAS_THREAD}, "numpy" in sys.modules
 
 
 def _record_attempt(log: str) -> None:
@@ -170,6 +178,19 @@ def test_local_results_equal_a_serial_run(jobs):
     assert os.getpid() not in pids  # jobs=1 too runs in a worker process
     assert len(pids) <= jobs
     assert not multiprocessing.active_children()  # every worker was shut down
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_local_workers_run_one_blas_thread_whatever_the_caller_set(monkeypatch, jobs):
+    for name in ONE_BLAS_THREAD:
+        monkeypatch.setenv(name, "4")
+    outcome = Collector().run(blas_threads_and_numpy_loaded, [1, 2, 3], jobs=jobs)
+    assert not outcome.failures
+    for variables, numpy_loaded in outcome.results.values():
+        assert variables == ONE_BLAS_THREAD
+        assert not numpy_loaded  # set before anything could start a BLAS library's threads
+    assert {name: os.environ[name] for name in ONE_BLAS_THREAD} == dict.fromkeys(
+        ONE_BLAS_THREAD, "4")  # the caller's environment is left as it was
 
 
 def test_local_exception_goes_to_on_failure_once_and_the_others_complete(tmp_path):
