@@ -26,9 +26,11 @@ withheld.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -213,9 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    # nbgrader's per-Gradebook and per-cell set-up work, done once per command instead.
+@contextlib.contextmanager
+def nbgrader_set_up_once() -> Iterator[None]:
+    """What every command runs in: nbgrader's per-Gradebook and per-cell set-up work (a database
+    engine, the metadata schema's check), done once per command instead."""
     with shared_engine.one_engine_per_database(), schema_checked_once.schema_checked_once():
+        yield
+
+
+def main(argv: list[str] | None = None) -> int:
+    with nbgrader_set_up_once():
         return _run(argv)
 
 
