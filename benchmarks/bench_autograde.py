@@ -73,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "grading"
 from synthetic import Student, autograded_points, make_course, submit
 
 from softmax_grading import autograde, executors, sandbox
-from softmax_grading.cli import nbgrader_set_up_once
+from softmax_grading.command_setup import nbgrader_set_up_once
 from softmax_grading.grade_one import grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.session import Session

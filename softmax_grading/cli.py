@@ -26,11 +26,9 @@ withheld.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -46,13 +44,12 @@ from softmax_grading import (
     registration,
     report,
     sandbox,
-    schema_checked_once,
-    shared_engine,
     similarity,
     written,
 )
 from softmax_grading import collect as collect_module
 from softmax_grading import export as export_module
+from softmax_grading.command_setup import nbgrader_set_up_once
 from softmax_grading.layout import CONFIG_FILE, Course
 from softmax_grading.untrusted import printable
 
@@ -184,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("autograde", "grade"):
         step = parsers[name]
         step.add_argument("--jobs", type=int, default=None,
-                          help="submissions graded at once (default: the usable cores)")
+                          help="submissions graded at once on this machine, and processes "
+                               "rendering a large class's feedback pages (default: the usable "
+                               "cores)")
         step.add_argument("--scheduler", default=None,
                           help="a Dask scheduler address (tcp://host:8786) or scheduler file")
         step.add_argument("--student", action="append",
@@ -213,14 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["similarity"].add_argument("--top", type=int, default=20,
                                        help="pairs to print (all go to the CSV)")
     return parser
-
-
-@contextlib.contextmanager
-def nbgrader_set_up_once() -> Iterator[None]:
-    """What every command runs in: nbgrader's per-Gradebook and per-cell set-up work (a database
-    engine, the metadata schema's check), done once per command instead."""
-    with shared_engine.one_engine_per_database(), schema_checked_once.schema_checked_once():
-        yield
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +262,8 @@ def _run(argv: list[str] | None) -> int:
                       flush=True)
     elif arguments.step == "feedback":
         pages = feedback.generate(course, assignment, course.students(assignment),
-                                  not_graded=_not_graded(course, assignment))
+                                  not_graded=_not_graded(course, assignment),
+                                  jobs=executors.default_jobs())
         for student, reason in pages.withheld.items():
             print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}")
     elif arguments.step == "written-export":
@@ -299,7 +291,8 @@ def _run(argv: list[str] | None) -> int:
             pages = feedback.generate(course, assignment,
                                       arguments.student or course.students(assignment),
                                       keep_unchanged=not arguments.force,
-                                      not_graded=_not_graded(course, assignment))
+                                      not_graded=_not_graded(course, assignment),
+                                      jobs=arguments.jobs or executors.default_jobs())
             for student, reason in pages.withheld.items():
                 print(f"FEEDBACK WITHHELD: {printable(student)}: {printable(reason)}", flush=True)
             print(f"feedback: {len(pages.written)} page(s) written, {len(pages.unchanged)} "

@@ -33,6 +33,8 @@ from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 from nbgrader.api import Gradebook
 from synthetic import ASSIGNMENTS, Student, cell_index, expected_scores, submit
 
+from softmax_grading import autograde, feedback
+
 pytestmark = pytest.mark.grading
 
 ASSIGNMENT = "ch01_definition"
@@ -359,6 +361,38 @@ def test_same_feedback_pages(runs, mode):
     for name, page in runs["serial"].feedback.items():
         other = runs[mode].feedback[name]
         assert other == page, f"{name}:\n{_difference(page, other)}"
+
+
+def test_feedback_shared_between_processes_is_the_same_page(released_course, runs, monkeypatch):
+    """A large class's pages are rendered by several processes (feedback._render): the pages
+    are the serial run's, byte for byte. The class is made "large" by asking for one page per
+    process."""
+    monkeypatch.setattr(feedback, "PAGES_PER_PROCESS", 1)
+    rendered_here = []
+    render_here = feedback._render_here
+
+    def record_render_here(course, assignment, students):
+        rendered_here.append(list(students))
+        render_here(course, assignment, students)
+
+    monkeypatch.setattr(feedback, "_render_here", record_render_here)
+    students = _ids("jobs2")
+    for student_id in students.values():  # rendered afresh, not kept from the `grade` run
+        (released_course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html").unlink(
+            missing_ok=True)
+    not_graded = json.loads(autograde.not_graded_path(released_course, ASSIGNMENT).read_text())
+    pages = feedback.generate(released_course, ASSIGNMENT, list(students.values()),
+                              not_graded=not_graded, jobs=2)
+    # This process rendered half of the class; a second process rendered the other half.
+    assert len(rendered_here) == 1 and 0 < len(rendered_here[0]) < len(pages.written)
+    rendered = {}
+    for name, student_id in students.items():
+        page = released_course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html"
+        rendered[name] = page.read_text() if page.exists() else None
+    rendered = _unprefixed(rendered, "jobs2")
+    assert rendered.keys() == runs["serial"].feedback.keys()
+    for name, page in runs["serial"].feedback.items():
+        assert rendered[name] == page, f"{name}:\n{_difference(page, rendered[name])}"
 
 
 # --- Found on the way ---------------------------------------------------------------------------
