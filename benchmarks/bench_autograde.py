@@ -36,6 +36,11 @@ load average before and after; a warning is printed when the 1-minute load excee
 core. The goals: at least 1.7 times plain nbgrader's throughput on a 2-core machine with the
 sandbox on, and a per-core efficiency of at least 80 %.
 
+Each round starts by measuring the machine itself: a Python loop alone, then two copies at once
+(``machine_two_core_efficiency``). On a virtual machine the second core may deliver much less
+than the first, and differently from minute to minute; the per-core efficiency of the grader
+should be read against it.
+
 The one-student run splits a command in two: what it pays once (its best one-student time:
 imports, the gradebook checks, the workers' start, one submission), and what each further
 submission adds ((best class time - best one-student time) / (N - 1)). The per-core efficiency
@@ -178,6 +183,28 @@ def warn_if_busy(cores: int) -> None:
               "are. Rerun on a quiet machine for numbers to publish.", file=sys.stderr, flush=True)
 
 
+# A Python loop of about a second: the machine's own reference for running two things at once.
+REFERENCE_LOOP = [sys.executable, "-c", "total = 0\nfor i in range(20_000_000): total += i"]
+
+
+def machine_two_core_efficiency(repeats: int = 3) -> float:
+    """What the machine itself gives from one busy core to two: one reference loop's wall time
+    over the wall time of two started together (the median of ``repeats`` such pairs of runs).
+    1.0 when two cores do twice the work; on a virtual machine whose two cores share a physical
+    one, or are slowed when both are busy, less. No grader can do better in the same minute."""
+    ratios = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(REFERENCE_LOOP, check=True)
+        alone = time.perf_counter() - started
+        started = time.perf_counter()
+        pair = [subprocess.Popen(REFERENCE_LOOP) for _ in range(2)]
+        for process in pair:
+            process.wait()
+        ratios.append(alone / (time.perf_counter() - started))
+    return statistics.median(ratios)
+
+
 # --- one submission, broken down -----------------------------------------------------------------
 
 
@@ -306,7 +333,11 @@ def main() -> None:
                 run_candidate(candidate, ["--student", students[0]])
 
             load_before = load_line()
+            machine = []
             for round_index in range(arguments.rounds):
+                machine.append(machine_two_core_efficiency())
+                print(f"  round {round_index + 1}: the machine itself, one core to two: "
+                      f"{machine[-1]:.0%}", flush=True)
                 shift = round_index % len(candidates)
                 for candidate in candidates[shift:] + candidates[:shift]:
                     one, _ = run_candidate(candidate, ["--student", students[0]])
@@ -353,6 +384,8 @@ def main() -> None:
     print(f"load average at start:  {load_at_start}")
     print(f"load average before timing: {load_before}")
     print(f"load average after timing:  {load_after}")
+    print("the machine's own efficiency from one busy core to two (a Python loop, once per "
+          f"round): {', '.join(f'{value:.0%}' for value in machine)}")
     print(format_table(["candidate", "workers", "best total s", "s / nb", "median s / nb",
                         "machine CPU s / nb", "throughput vs plain", "per-core efficiency",
                         "one student s", "s per added nb", "efficiency per added nb"], rows))

@@ -78,7 +78,9 @@ def generate(course: Course, assignment: str, students: list[str], *,
     changed since their pages were written (or that have no page). A student whose current
     submission was not graded (``not_graded``: student -> why) gets no page: the one left from an
     earlier submission would show that submission's work beside this one's zero. Up to ``jobs``
-    processes render the pages of a large class (see :func:`_render`)."""
+    processes render the pages of a large class (see :func:`_render`); they are started with
+    ``spawn``, so a script that calls this with ``jobs > 1`` must do so under
+    ``if __name__ == "__main__":``."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     run = FeedbackRun()
