@@ -227,10 +227,10 @@ def _render(course: Course, assignment: str, students: list[str], jobs: int = 1)
     else.
     """
     processes = max(1, min(jobs, len(students) // PAGES_PER_PROCESS))
-    shares = [students[index::processes] for index in range(processes)]
     if processes == 1:
         _render_here(course, assignment, students)
         return
+    shares = [students[index::processes] for index in range(processes)]
     with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=use_one_blas_thread) as pool:
         started = [pool.submit(_render_in_a_process, course.root, assignment, share)

@@ -238,17 +238,22 @@ def _snapshot(course, mode: str, process: subprocess.CompletedProcess, csv_name:
     with open(course.root / csv_name, newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)
                 if row["assignment"] == ASSIGNMENT}
-    feedback = {}
-    for name, student_id in ids.items():
-        page = course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html"
-        feedback[name] = page.read_text() if page.exists() else None
     return Run(
         mode, process,
         report=_unprefixed({name: report["students"].get(i) for name, i in ids.items()}, mode),
         whole_report=report["students"],
         csv_rows=_unprefixed({name: rows.get(i) for name, i in ids.items()}, mode),
-        feedback=_unprefixed(feedback, mode),
+        feedback=_feedback_pages(course, mode),
     )
+
+
+def _feedback_pages(course, mode: str) -> dict[str, str | None]:
+    """CLASS name -> this mode's feedback page as it is now (None where there is none)."""
+    pages = {}
+    for name, student_id in _ids(mode).items():
+        page = course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html"
+        pages[name] = page.read_text() if page.exists() else None
+    return _unprefixed(pages, mode)
 
 
 def _gradebook(course, students: dict[str, str]) -> dict[str, dict]:
@@ -354,13 +359,16 @@ def _difference(expected: str | None, actual: str | None) -> str:
     return "\n".join(list(lines)[:40])
 
 
+def _assert_same_pages(expected: dict[str, str | None], actual: dict[str, str | None]) -> None:
+    assert actual.keys() == expected.keys()
+    for name, page in expected.items():
+        assert actual[name] == page, f"{name}:\n{_difference(page, actual[name])}"
+
+
 @pytest.mark.parametrize("mode", COMPARED)
 def test_same_feedback_pages(runs, mode):
     """Byte for byte, once the student ids are the same."""
-    assert runs[mode].feedback.keys() == runs["serial"].feedback.keys()
-    for name, page in runs["serial"].feedback.items():
-        other = runs[mode].feedback[name]
-        assert other == page, f"{name}:\n{_difference(page, other)}"
+    _assert_same_pages(runs["serial"].feedback, runs[mode].feedback)
 
 
 def test_feedback_shared_between_processes_is_the_same_page(released_course, runs, monkeypatch):
@@ -385,14 +393,7 @@ def test_feedback_shared_between_processes_is_the_same_page(released_course, run
                               not_graded=not_graded, jobs=2)
     # This process rendered half of the class; a second process rendered the other half.
     assert len(rendered_here) == 1 and 0 < len(rendered_here[0]) < len(pages.written)
-    rendered = {}
-    for name, student_id in students.items():
-        page = released_course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html"
-        rendered[name] = page.read_text() if page.exists() else None
-    rendered = _unprefixed(rendered, "jobs2")
-    assert rendered.keys() == runs["serial"].feedback.keys()
-    for name, page in runs["serial"].feedback.items():
-        assert rendered[name] == page, f"{name}:\n{_difference(page, rendered[name])}"
+    _assert_same_pages(runs["serial"].feedback, _feedback_pages(released_course, "jobs2"))
 
 
 # --- Found on the way ---------------------------------------------------------------------------
