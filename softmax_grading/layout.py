@@ -36,6 +36,9 @@ class Course:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)  # a string names the folder too
+
     @cached_property
     def config(self) -> Config:
         return load_config(self.root)

@@ -1,0 +1,26 @@
+"""The course layout (softmax_grading.layout): a course folder named as a string or a Path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from softmax_grading.layout import Course
+
+pytestmark = pytest.mark.grading
+
+
+def test_a_course_named_by_a_string_is_the_course_named_by_its_path(tmp_path):
+    by_string, by_path = Course(str(tmp_path)), Course(tmp_path)
+    assert by_string.root == by_path.root
+    assert by_string.db_url == by_path.db_url
+    assert by_string.folder("submitted", "ada", "ch01_definition") == \
+        by_path.folder("submitted", "ada", "ch01_definition") == \
+        tmp_path / "submitted" / "ada" / "ch01_definition"
+
+
+def test_a_course_folder_that_is_not_a_path_is_refused_clearly():
+    with pytest.raises(TypeError, match=r"str, bytes or os\.PathLike"):
+        Course(None)
+    assert Course(Path("somewhere")).root == Path("somewhere")
