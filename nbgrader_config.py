@@ -12,7 +12,6 @@ from nbgrader.preprocessors import (
     ClearOutput,
     DeduplicateIds,
     GetGrades,
-    OverwriteCells,
     OverwriteKernelspec,
 )
 
@@ -26,6 +25,7 @@ from softmax_grading.preprocessors import (
     LimitOutputBytes,
     LinkToBook,
     MarkPendingGrades,
+    OverwriteCellsReadOnce,
     RestoreLockedCells,
     SaveVerdicts,
 )
@@ -91,7 +91,7 @@ c.Autograde.sanitize_preprocessors = [
     DeduplicateIds,
     OverwriteKernelspec,
     RestoreLockedCells,
-    OverwriteCells,
+    OverwriteCellsReadOnce,  # nbgrader's OverwriteCells, its lookups read once per notebook
     CheckCellMetadata,
 ]
 # Autograding: the student's code already ran in a sandbox (python -m softmax_grading

@@ -5,6 +5,7 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`DropDuplicateGradeIds`: one copied cell no longer aborts the batch (nbgrader #1083);
 * :class:`RestoreLockedCells`: deleted locked cells come back, untouched test cells are restored
   without a false "checksum changed" warning;
+* :class:`OverwriteCellsReadOnce`: nbgrader's ``OverwriteCells``, reading the cells' records once;
 * :class:`ApplyGradingResult`: the sandboxed result replaces nbgrader's in-kernel execution;
 * :class:`UsePreparedNotebook`: the writer records the notebook that was graded, sanitized once;
 * :class:`LimitOutputBytes`: outputs are capped in bytes, images included;
@@ -23,6 +24,7 @@ from softmax_grading.preprocessors.hide_test_code import TRACEBACK_NOTE, HideTes
 from softmax_grading.preprocessors.limit_output_bytes import LimitOutputBytes
 from softmax_grading.preprocessors.link_to_book import LinkToBook
 from softmax_grading.preprocessors.mark_pending_grades import MarkPendingGrades
+from softmax_grading.preprocessors.overwrite_cells import OverwriteCellsReadOnce
 from softmax_grading.preprocessors.restore_locked_cells import RestoreLockedCells
 from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
 from softmax_grading.preprocessors.use_prepared_notebook import UsePreparedNotebook
@@ -36,6 +38,7 @@ __all__ = [
     "LimitOutputBytes",
     "LinkToBook",
     "MarkPendingGrades",
+    "OverwriteCellsReadOnce",
     "RestoreLockedCells",
     "SaveVerdicts",
     "UsePreparedNotebook",

@@ -6,14 +6,18 @@ anything else is full credit. Outputs are whatever the code wrote, so here the
 score of an autograded test cell comes from the checker's verdict instead
 (:mod:`softmax_grading.scoring`). Written answers and other cells keep
 nbgrader's handling.
+
+The pass runs on a :class:`~softmax_grading.notebook_lookups.NotebookLookups`, which reads the
+submission's grades and comments once instead of once per cell.
 """
 
 from __future__ import annotations
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
+from softmax_grading.notebook_lookups import NotebookLookups
 from softmax_grading.roles import TEST, instructor_cells
 from softmax_grading.scoring import part_score
 
@@ -22,7 +26,14 @@ class SaveVerdicts(SaveAutoGrades):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
         self._result = resources["softmax_grading"]["result"]
         self._instructor = None
-        return super().preprocess(nb, resources)
+        # nbgrader's SaveAutoGrades.preprocess, on a NotebookLookups instead of a Gradebook.
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = NotebookLookups(self.db_url)
+        with self.gradebook:
+            return NbGraderPreprocessor.preprocess(self, nb, resources)
 
     def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
         # Whether a cell is a test is the gradebook's word, not the cell metadata's.

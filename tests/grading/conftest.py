@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import nbgrader.api
 import pytest
 from synthetic import ASSIGNMENTS, make_course
 
@@ -33,3 +34,15 @@ def released_course(tmp_path_factory):
 def grading_env():
     """The environment for `python -m softmax_grading` in a subprocess (nbgrader needs alembic)."""
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture(scope="session")
+def alembic_head() -> str:
+    return nbgrader.api.get_alembic_version()
+
+
+@pytest.fixture()
+def alembic_head_asked_once(monkeypatch, alembic_head):
+    """Every new gradebook asks ``alembic heads`` in a subprocess (1 to 2 s) for a version that is
+    the same for one nbgrader: tests that make many databases ask it once."""
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: alembic_head)

@@ -15,18 +15,6 @@ from softmax_grading.shared_engine import one_engine_per_database
 pytestmark = [pytest.mark.grading, pytest.mark.usefixtures("alembic_head_asked_once")]
 
 
-@pytest.fixture(scope="module")
-def alembic_head() -> str:
-    return nbgrader.api.get_alembic_version()
-
-
-@pytest.fixture()
-def alembic_head_asked_once(monkeypatch, alembic_head):
-    """Every new gradebook asks ``alembic heads`` in a subprocess (1 to 2 s) for a version that is
-    the same for one nbgrader: these tests make a dozen databases, and ask it once."""
-    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: alembic_head)
-
-
 def test_gradebooks_on_one_database_share_its_engine_only_inside_the_block(tmp_path):
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     other = f"sqlite:///{tmp_path / 'other.db'}"
