@@ -12,7 +12,11 @@ folder of its own (so no gradebook is shared), built before any timing starts:
 3. ``ours --jobs 2``: the same with two local worker processes;
 4. ``ours on Dask (2 workers)``: the same with ``--scheduler`` pointing at a 2-worker Dask
    ``LocalCluster`` started by this script and kept up for all rounds (its workers are warm
-   after the first run, as a long-lived cluster's are; the scheduler runs in this process).
+   after the first run, as a long-lived cluster's are; the scheduler runs in this process);
+5. ``ours --jobs 1 on one core``: candidate 2 confined to one core (``sched_setaffinity``, which
+   its worker and sandboxes inherit). Candidate 2 is one worker, but its trusted process
+   sanitizes and records on the second core meanwhile; this one has a single core for
+   everything, so candidate 3 against it is the scaling from one core to two.
 
 Every run is a whole command, so each figure includes the command's start-up (imports, the
 gradebook checks, starting the local workers) spread over the N submissions: what a user waits
@@ -29,7 +33,9 @@ each student full marks, so a candidate cannot be fast by failing.
 
 Reported: seconds per submission (wall), throughput relative to plain nbgrader (plain s/nb ÷
 candidate s/nb: above 1 is faster), per-core efficiency from 1 to 2 workers
-(throughput(2 workers) / (2 × throughput(jobs=1))), the machine's CPU seconds per submission
+(throughput(2 workers) / (2 × throughput(jobs=1)), the goal's figure), the same from one core to
+two (throughput(--jobs 2) / (2 × throughput(--jobs 1 on one core))), the machine's CPU seconds
+per submission
 (every core's busy time during the run: the sandboxes and the Dask workers included, but on a
 busy machine other people's processes too, so it means something only on a quiet one), and the
 load average before and after; a warning is printed when the 1-minute load exceeds 0.5 per
@@ -99,6 +105,7 @@ class Candidate:
     course: Course
     command: list[str]
     workers: int
+    cores: set[int] | None = None  # the cores it may run on (None: all)
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     one_student_seconds: list[float] = field(default_factory=list)
@@ -129,12 +136,20 @@ def machine_busy_seconds() -> float:
     return times.user + times.nice + times.system + times.irq + times.softirq
 
 
+# Runs argv[2:] confined to the cores listed in argv[1] (what `taskset -c` does).
+CONFINED = ("import os, sys; os.sched_setaffinity(0, map(int, sys.argv[1].split(','))); "
+            "os.execv(sys.argv[2], sys.argv[2:])")
+
+
 def run_candidate(candidate: Candidate, extra: list[str]) -> tuple[float, float]:
     """Wall seconds and machine CPU seconds of one whole run of the candidate's command."""
     cpu_before = machine_busy_seconds()
     started = time.perf_counter()
-    done = subprocess.run([*candidate.command, *extra], cwd=candidate.course.root,
-                          env=_environment(), capture_output=True, text=True, check=False)
+    command = [*candidate.command, *extra]
+    if candidate.cores:  # confined before it starts: whatever it starts inherits the confinement
+        command = [sys.executable, "-c", CONFINED, ",".join(map(str, candidate.cores)), *command]
+    done = subprocess.run(command, cwd=candidate.course.root, env=_environment(),
+                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     cpu = machine_busy_seconds() - cpu_before
     if done.returncode != 0:
@@ -308,21 +323,24 @@ def main() -> None:
     ours = [python, "-m", "softmax_grading", "autograde", assignment, "--force"]
     students = [f"s{index:03d}" for index in range(count)]
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
-        print(f"building 4 course folders with {count} submissions each ...", flush=True)
+        one_core = {min(os.sched_getaffinity(0))}
         specs = [("plain nbgrader (default preprocessors, no sandbox)",
-                  [python, "-m", "nbgrader", "autograde", assignment, "--force"], 1),
-                 ("ours --jobs 1 (sandbox on)", [*ours, "--jobs", "1"], 1),
-                 ("ours --jobs 2 (sandbox on)", [*ours, "--jobs", "2"], 2),
-                 ("ours on Dask, 2 workers (sandbox on)", ours, 2)]
+                  [python, "-m", "nbgrader", "autograde", assignment, "--force"], 1, None),
+                 ("ours --jobs 1 (sandbox on)", [*ours, "--jobs", "1"], 1, None),
+                 ("ours --jobs 2 (sandbox on)", [*ours, "--jobs", "2"], 2, None),
+                 ("ours on Dask, 2 workers (sandbox on)", ours, 2, None),
+                 ("ours --jobs 1 on one core (sandbox on)", [*ours, "--jobs", "1"], 1, one_core)]
+        print(f"building {len(specs)} course folders with {count} submissions each ...",
+              flush=True)
         candidates = []
-        for index, (label, command, workers) in enumerate(specs):
+        for index, (label, command, workers, cores) in enumerate(specs):
             course = make_course(Path(scratch) / f"course{index}", [assignment])
             if index == 0:
                 (course.root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
                 course = Course(course.root)  # re-read the configuration
             for student in students:
                 submit(course, assignment, Student(student))
-            candidates.append(Candidate(label, course, command, workers))
+            candidates.append(Candidate(label, course, command, workers, cores))
 
         print("starting a 2-worker Dask LocalCluster ...", flush=True)
         with executors.local_cluster(2) as cluster:
@@ -357,7 +375,8 @@ def main() -> None:
         with nbgrader_set_up_once():  # as the command runs every step
             parts = breakdown(candidates[1].course, assignment, students[0], arguments.repeats)
 
-    plain, serial = candidates[0], candidates[1]
+    plain, serial, parallel, serial_one_core = (candidates[0], candidates[1], candidates[2],
+                                                candidates[4])
     per_nb = {id(c): c.best / count for c in candidates}
     added = {id(c): c.per_added_submission(count) for c in candidates}
     rows = []
@@ -389,7 +408,7 @@ def main() -> None:
     print(format_table(["candidate", "workers", "best total s", "s / nb", "median s / nb",
                         "machine CPU s / nb", "throughput vs plain", "per-core efficiency",
                         "one student s", "s per added nb", "efficiency per added nb"], rows))
-    for candidate in candidates[2:]:
+    for candidate in (parallel, candidates[3]):
         speedup = per_nb[id(plain)] / per_nb[id(candidate)]
         efficiency = per_nb[id(serial)] / (2 * per_nb[id(candidate)])
         added_efficiency = added[id(serial)] / (2 * added[id(candidate)])
@@ -398,6 +417,10 @@ def main() -> None:
               f"per-core efficiency {efficiency:.0%} on the class of {count} (goal >= "
               f"{EFFICIENCY_GOAL:.0%}: {'met' if efficiency >= EFFICIENCY_GOAL else 'MISSED'}), "
               f"{added_efficiency:.0%} per added submission")
+    cores_efficiency = per_nb[id(serial_one_core)] / (2 * per_nb[id(parallel)])
+    cores_added = added[id(serial_one_core)] / (2 * added[id(parallel)])
+    print(f"from one core to two ({serial_one_core.label} against {parallel.label}): "
+          f"{cores_efficiency:.0%} on the class of {count}, {cores_added:.0%} per added submission")
     print()
     print("One submission's cost (ours, sandbox on), each step timed alone, median of "
           f"{arguments.repeats}:")
