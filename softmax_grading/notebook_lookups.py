@@ -110,6 +110,20 @@ class NotebookLookups(Gradebook):
         return self._read[key]
 
 
+def open_for_pass(preprocessor, resources) -> NotebookLookups:
+    """What nbgrader's per-notebook preprocessors (``OverwriteCells``, ``SaveAutoGrades``) do
+    before their pass, with a ``NotebookLookups`` for nbgrader's ``Gradebook``: take the
+    notebook's ids from the resources, and open the gradebook as ``preprocessor.gradebook``.
+    Use it as nbgrader does: ``with open_for_pass(self, resources): ...``."""
+    ids = resources["nbgrader"]
+    preprocessor.notebook_id = ids["notebook"]
+    preprocessor.assignment_id = ids["assignment"]
+    preprocessor.student_id = ids.get("student")  # sanitizing knows it too; SaveAutoGrades needs it
+    preprocessor.db_url = ids["db_url"]
+    preprocessor.gradebook = NotebookLookups(preprocessor.db_url)
+    return preprocessor.gradebook
+
+
 def _first_kind_wins(rows, cell_of, first: type, second: type) -> dict:
     """name -> row, for the rows whose cell is of kind `first` or `second`; where both kinds
     have a cell of the same name, `first`'s row (nbgrader's lookups try `first` first)."""

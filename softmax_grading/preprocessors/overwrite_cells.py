@@ -13,18 +13,14 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
-from softmax_grading.notebook_lookups import NotebookLookups
+from softmax_grading.notebook_lookups import open_for_pass
 
 
 class OverwriteCellsReadOnce(OverwriteCells):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
                    ) -> tuple[NotebookNode, ResourcesDict]:
         # nbgrader's OverwriteCells.preprocess, on a NotebookLookups instead of a Gradebook.
-        self.notebook_id = resources["nbgrader"]["notebook"]
-        self.assignment_id = resources["nbgrader"]["assignment"]
-        self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = NotebookLookups(self.db_url)
-        with self.gradebook:
+        with open_for_pass(self, resources):
             nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
             if self.add_missing_cells:
                 nb, resources = self.add_missing_grade_cells(nb, resources)

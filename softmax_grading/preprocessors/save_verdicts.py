@@ -17,7 +17,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
-from softmax_grading.notebook_lookups import NotebookLookups
+from softmax_grading.notebook_lookups import open_for_pass
 from softmax_grading.roles import TEST, instructor_cells
 from softmax_grading.scoring import part_score
 
@@ -27,12 +27,7 @@ class SaveVerdicts(SaveAutoGrades):
         self._result = resources["softmax_grading"]["result"]
         self._instructor = None
         # nbgrader's SaveAutoGrades.preprocess, on a NotebookLookups instead of a Gradebook.
-        self.notebook_id = resources["nbgrader"]["notebook"]
-        self.assignment_id = resources["nbgrader"]["assignment"]
-        self.student_id = resources["nbgrader"]["student"]
-        self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = NotebookLookups(self.db_url)
-        with self.gradebook:
+        with open_for_pass(self, resources):
             return NbGraderPreprocessor.preprocess(self, nb, resources)
 
     def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
