@@ -40,6 +40,7 @@ from softmax_grading.grade_one import GradingJob, GradingResult, grade_submissio
 from softmax_grading.layout import Course
 from softmax_grading.preprocessors.apply_grading_result import PENDING
 from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
+from softmax_grading.preprocessors.save_verdicts import TEST_CELLS, tests_of
 from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePreparedNotebook
 from softmax_grading.progress import Progress
 
@@ -220,6 +221,14 @@ class Writer:
         # a quarter of a record's time); once, after the last, checks the notebook written.
         config.Exporter.optimistic_validation = True
         self.api = NbGraderAPI(coursedir=course.coursedir, config=config)
+        # notebook -> its test cells' grade ids, from the gradebook: the same for every student.
+        self.tests_by_notebook: dict[str, frozenset[str]] = {}
+
+    def _tests_of(self, assignment: str, notebook: str) -> frozenset[str]:
+        if notebook not in self.tests_by_notebook:
+            with Gradebook(self.course.db_url) as gradebook:
+                self.tests_by_notebook[notebook] = tests_of(gradebook, assignment, notebook)
+        return self.tests_by_notebook[notebook]
 
     def record(self, job: GradingJob, result: GradingResult) -> None:
         path = result_path(self.course, job.assignment, job.student)
@@ -228,6 +237,7 @@ class Writer:
         key = (job.student, job.assignment, job.notebook)
         PENDING[key] = result
         PREPARED[key] = nbformat.from_dict({**job.notebook_header, "cells": job.cells})
+        TEST_CELLS[key] = self._tests_of(job.assignment, job.notebook)
         try:
             with _quiet_nbgrader_sessions():
                 outcome = self.api.autograde(job.assignment, job.student, force=True,
@@ -235,6 +245,7 @@ class Writer:
         finally:
             PENDING.pop(key, None)
             PREPARED.pop(key, None)
+            TEST_CELLS.pop(key, None)
         if not outcome.get("success"):
             self.fail(job, RuntimeError(_last_error(outcome)))
             return

@@ -118,3 +118,28 @@ def test_what_a_pass_commits_is_in_the_gradebook(db_url):
         assert gradebook.find_comment("answer_1", NOTEBOOK, ASSIGNMENT,
                                       "grace").auto_comment == "ok"
         assert gradebook.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score is None
+
+
+def test_a_pass_commits_once_at_its_end_however_many_cells(db_url):
+    commits = []
+    with NotebookLookups(db_url) as gradebook:
+        event.listen(gradebook.engine, "commit", lambda connection: commits.append(1))
+        for name in GRADE_CELLS + TASK_CELLS:  # as SaveAutoGrades: a commit per grade
+            gradebook.find_grade(name, NOTEBOOK, ASSIGNMENT, "ada").auto_score = 1
+            gradebook.db.commit()
+        assert commits == []
+        with Gradebook(db_url) as other:  # nothing of the pass is visible before its end
+            assert other.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score is None
+    assert commits == [1]
+    with Gradebook(db_url) as gradebook:
+        assert gradebook.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score == 1
+
+
+def test_a_pass_that_fails_leaves_the_gradebook_as_it_was(db_url):
+    with pytest.raises(RuntimeError, match="stopped mid-pass"):
+        with NotebookLookups(db_url) as gradebook:
+            gradebook.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score = 1
+            gradebook.db.commit()
+            raise RuntimeError("stopped mid-pass")
+    with Gradebook(db_url) as gradebook:
+        assert gradebook.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score is None
