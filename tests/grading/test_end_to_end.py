@@ -13,10 +13,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+import preloaded_commands
 import pytest
 from nbgrader.api import Gradebook
 from synthetic import ASSIGNMENTS, Student, expected_scores, submit
@@ -69,12 +68,11 @@ def graded_courses(released_course, grading_env):
         for student in students:
             submit(course, assignment, Student(**{**student.__dict__,
                                                   "name": _student_id(assignment, student)}))
-        command = [sys.executable, "-m", "softmax_grading", "grade", assignment,
-                   "--to", f"grades-{assignment}.csv", "--jobs", "2"]
+        command = ["grade", assignment, "--to", f"grades-{assignment}.csv", "--jobs", "2"]
         for student in students:
             command += ["--student", _student_id(assignment, student)]
-        results[assignment] = (course, subprocess.run(command, cwd=course.root, env=grading_env,
-                                                      capture_output=True, text=True))
+        results[assignment] = (course, preloaded_commands.run(command, cwd=course.root,
+                                                              env=grading_env))
     return results
 
 

@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import preloaded_commands
 import pytest
 import yaml
 from nbgrader.api import Gradebook
@@ -97,9 +98,7 @@ def private_course(released_course: Course, directory: Path) -> Course:
 
 
 def cli(course: Course, env: dict, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "softmax_grading", *arguments],
-                          cwd=course.root, env=env, capture_output=True, text=True,
-                          errors="replace")
+    return preloaded_commands.run(list(arguments), cwd=course.root, env=env)
 
 
 def notebook_bytes(course: Course, student: Student, assignment: str = PILOT) -> bytes:

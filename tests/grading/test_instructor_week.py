@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import preloaded_commands
 import pytest
 import yaml
 from conftest import TEST_LIMITS
@@ -66,9 +67,7 @@ class Week:
     times: Path | None = None
 
     def run(self, name: str, *arguments: str) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "softmax_grading", *arguments],
-                                cwd=self.course.root, env=self.env, capture_output=True,
-                                text=True)
+        result = preloaded_commands.run(list(arguments), cwd=self.course.root, env=self.env)
         self.steps[name] = result
         return result
 

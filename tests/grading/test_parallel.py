@@ -23,11 +23,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
+import preloaded_commands
 import pytest
 from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 from nbgrader.api import Gradebook
@@ -187,18 +187,18 @@ def dask(dask_cluster):
 # --- Grading -----------------------------------------------------------------------------------
 
 
-def _grade_command(step: str, students: list[str], options: list[str]) -> list[str]:
-    command = [sys.executable, "-m", "softmax_grading", step, ASSIGNMENT, *options]
+def _grade_arguments(step: str, students: list[str], options: list[str]) -> list[str]:
+    arguments = [step, ASSIGNMENT, *options]
     for student in students:
-        command += ["--student", student]
-    return command
+        arguments += ["--student", student]
+    return arguments
 
 
 def _grade(course, env, csv_name: str, students: list[str], how: list[str]
            ) -> subprocess.CompletedProcess:
-    return subprocess.run(_grade_command("grade", students, ["--to", csv_name, *how]),
-                          cwd=course.root, env=_environment(env), capture_output=True,
-                          text=True, timeout=GRADE_TIMEOUT_SECONDS)
+    return preloaded_commands.run(_grade_arguments("grade", students, ["--to", csv_name, *how]),
+                                  cwd=course.root, env=_environment(env),
+                                  timeout=GRADE_TIMEOUT_SECONDS)
 
 
 @dataclasses.dataclass
@@ -459,8 +459,9 @@ def test_a_worker_killed_while_grading_loses_no_grade(released_course, grading_e
     log = tmp_path / "grade.log"
     with open(log, "w") as output:
         grading = subprocess.Popen(
-            _grade_command("grade", ids, ["--to", "grades-par-kill.csv",
-                                          "--scheduler", str(dask.scheduler_file)]),
+            [*preloaded_commands.COMMAND,
+             *_grade_arguments("grade", ids, ["--to", "grades-par-kill.csv",
+                                              "--scheduler", str(dask.scheduler_file)])],
             cwd=course.root, env=_environment(grading_env), stdout=output,
             stderr=subprocess.STDOUT, text=True)
     try:
