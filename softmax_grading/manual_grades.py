@@ -47,20 +47,25 @@ def save(course: Course, assignment: str, student: str) -> ManualWork:
         except MissingEntry:
             return saved
         for notebook in submission.notebooks:
+            work: ManualWork = {}
             for grade in notebook.grades:
                 if grade.manual_score is not None or grade.extra_credit:
-                    saved[(notebook.name, "grade", grade.name)] = (grade.manual_score,
-                                                                   grade.extra_credit)
+                    work[(notebook.name, "grade", grade.name)] = (grade.manual_score,
+                                                                  grade.extra_credit)
             for comment in notebook.comments:
                 if comment.manual_comment:
-                    saved[(notebook.name, "comment", comment.name)] = comment.manual_comment
-            saved[(notebook.name, ANSWERS, "")] = answer_fingerprints(
-                course, assignment, student, notebook.name)
+                    work[(notebook.name, "comment", comment.name)] = comment.manual_comment
+            if work:  # the answers as marked are read only when there is marking to keep
+                saved.update(work)
+                saved[(notebook.name, ANSWERS, "")] = answer_fingerprints(
+                    course, assignment, student, notebook.name)
     return saved
 
 
 def restore(course: Course, assignment: str, student: str, saved: ManualWork) -> list[str]:
     """Put saved work back; returns warnings for cells that no longer exist."""
+    if not saved:  # nothing was marked: most records, which need no second read of the notebook
+        return []
     warnings = []
     answers_before = {notebook: value for (notebook, kind, _), value in saved.items()
                       if kind == ANSWERS}

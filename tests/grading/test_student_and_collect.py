@@ -15,7 +15,7 @@ import pytest
 from nbgrader.api import Gradebook
 from synthetic import Student, submit
 
-from softmax_grading import autograde
+from softmax_grading import autograde, manual_grades
 from softmax_grading.cli import main as grading_main
 from softmax_grading.preprocessors import RestoreLockedCells
 from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
@@ -120,6 +120,32 @@ def test_regression_regrading_keeps_manual_scores_and_comments(course):
         comment = gradebook.find_comment("confidence_written", PILOT, PILOT, "regrade")
         assert grade.manual_score == 1.5
         assert comment.manual_comment == "Good point about calibration."
+
+
+def test_a_regrade_compares_the_answers_only_of_a_submission_someone_marked(course,
+                                                                            monkeypatch):
+    # The marking is kept across a regrade by comparing the marked answers before and after;
+    # a submission nobody marked is recorded without reading its graded notebook at all.
+    students = ["--student", "unmarked", "--student", "marked"]
+    for name in ("unmarked", "marked"):
+        submit(course, PILOT, Student(name))
+    _grade(course, *students)
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.find_grade("confidence_written", PILOT, PILOT, "marked").manual_score = 1
+        gradebook.db.commit()
+    read = []
+    fingerprints = manual_grades.answer_fingerprints
+
+    def counted(course, assignment, student, notebook):
+        read.append(student)
+        return fingerprints(course, assignment, student, notebook)
+
+    monkeypatch.setattr(manual_grades, "answer_fingerprints", counted)
+    _grade(course, *students, "--force")
+    assert read == ["marked", "marked"]  # before the regrade and after it
+    with Gradebook(course.db_url) as gradebook:
+        grade = gradebook.find_grade("confidence_written", PILOT, PILOT, "marked")
+        assert (grade.manual_score, grade.needs_manual_grade) == (1, False)
 
 
 def test_a_second_grade_keeps_only_the_feedback_pages_whose_inputs_did_not_change(course,
