@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import preloaded_commands
 import pytest
 from nbgrader.api import Gradebook
 from synthetic import expected_scores, make_course
@@ -105,9 +104,13 @@ def graded(tmp_path_factory, grading_env) -> Graded:
     with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
         config.write(LIMITS)
     before = _hashes(course.root / "submitted")
-    result = preloaded_commands.run(
-        ["grade", ASSIGNMENT, "--to", "grades.csv", "--jobs", "2"],
-        cwd=course.root, env=grading_env, timeout=GRADING_SAFETY_TIMEOUT)
+    # The hostile class is graded by the very command an instructor types, in a new interpreter
+    # (not tests/grading/preloaded_commands.py): one command, and the attacks are its subject.
+    result = subprocess.run(
+        [sys.executable, "-m", "softmax_grading", "grade", ASSIGNMENT, "--to", "grades.csv",
+         "--jobs", "2"],
+        cwd=course.root, env=grading_env, capture_output=True, text=True,
+        timeout=GRADING_SAFETY_TIMEOUT)
     report_path = course.root / "reports" / ASSIGNMENT / "report.json"
     assert report_path.exists(), result.stdout[-3000:] + result.stderr[-5000:]
     return Graded(course, result, json.loads(report_path.read_text()), before,
