@@ -12,7 +12,6 @@ from nbgrader.preprocessors import (
     ClearOutput,
     DeduplicateIds,
     GetGrades,
-    OverwriteKernelspec,
 )
 
 from softmax_grading.feedback import FEEDBACK_TEMPLATES
@@ -26,6 +25,7 @@ from softmax_grading.preprocessors import (
     LinkToBook,
     MarkPendingGrades,
     OverwriteCellsReadOnce,
+    OverwriteKernelspecReadOnce,
     RestoreLockedCells,
     SaveVerdicts,
 )
@@ -89,7 +89,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DropDuplicateGradeIds,
     DeduplicateIds,
-    OverwriteKernelspec,
+    OverwriteKernelspecReadOnce,  # nbgrader's OverwriteKernelspec, on the records read once
     RestoreLockedCells,
     OverwriteCellsReadOnce,  # nbgrader's OverwriteCells, its lookups read once per notebook
     CheckCellMetadata,

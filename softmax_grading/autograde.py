@@ -38,6 +38,7 @@ from traitlets.utils.importstring import import_item
 from softmax_grading import executors, manual_grades, roles, sandbox
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
+from softmax_grading.notebook_lookups import INSTRUCTOR_GRADEBOOK, NotebookLookups
 from softmax_grading.preprocessors.apply_grading_result import PENDING
 from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
 from softmax_grading.preprocessors.save_verdicts import TEST_CELLS, tests_of
@@ -96,8 +97,11 @@ def load_result(course: Course, assignment: str, student: str) -> GradingResult 
 
 
 def _sanitize(course: Course, assignment: str, student: str, notebook: str,
-              instructor: InstructorNotebook) -> tuple[nbformat.NotebookNode, dict]:
-    """The submitted notebook as nbgrader's sanitize step leaves it (tests restored)."""
+              instructor: InstructorNotebook, gradebook: NotebookLookups
+              ) -> tuple[nbformat.NotebookNode, dict]:
+    """The submitted notebook as nbgrader's sanitize step leaves it (tests restored).
+    `instructor` and `gradebook` are the command's, for every submission: what the gradebook and
+    the release say of the notebook, and the gradebook its read-only passes run on."""
     path = course.submitted(student, assignment) / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
     if len(nb.cells) > MAX_CELLS_PER_NOTEBOOK:
@@ -105,7 +109,8 @@ def _sanitize(course: Course, assignment: str, student: str, notebook: str,
                                  f"{MAX_CELLS_PER_NOTEBOOK:,} a submission may have")
     resources = {"nbgrader": {"student": student, "assignment": assignment,
                               "notebook": notebook, "db_url": course.db_url},
-                 "softmax_grading": {"instructor_notebook": instructor}}
+                 "softmax_grading": {"instructor_notebook": instructor,
+                                     INSTRUCTOR_GRADEBOOK: gradebook}}
     for name in course.config.Autograde.get("sanitize_preprocessors", []):
         preprocessor_class = import_item(name) if isinstance(name, str) else name
         nb, resources = preprocessor_class(config=course.config).preprocess(nb, resources)
@@ -149,15 +154,27 @@ def prepared_jobs(course: Course, assignment: str, students: list[str], *, sandb
     """
     limits = course.sandbox().limits()
     release_files = _release_files(course, assignment)
-    # notebook -> what the gradebook says of its instructor cells, the same for every student:
-    # read once, not once per submission.
+    # What the gradebook says of the instructor's notebooks and cells is the same for every
+    # student: read once per command, into this gradebook (which the sanitizing passes only read)
+    # and into the records below, not once per submission.
+    with NotebookLookups(course.db_url) as gradebook:
+        yield from _jobs(course, assignment, students, gradebook, limits, release_files,
+                         sandboxed=sandboxed, force=force, run=run, left_out=left_out)
+
+
+def _jobs(course: Course, assignment: str, students: list[str], gradebook: NotebookLookups,
+          limits: dict, release_files: dict[str, bytes], *, sandboxed: bool, force: bool,
+          run: AutogradeRun, left_out: Callable[[str], object]) -> Iterator[GradingJob]:
+    # notebook -> what the gradebook and the release say of its instructor cells
     instructor: dict[str, tuple[InstructorNotebook, dict[str, tuple[str, str]]]] = {}
 
     def instructor_of(notebook: str) -> tuple[InstructorNotebook, dict[str, tuple[str, str]]]:
         if notebook not in instructor:
             record = InstructorNotebook.read(course.db_url, course, assignment, notebook)
-            with Gradebook(course.db_url) as gradebook:
+            try:
                 cells = roles.instructor_cells(gradebook, assignment, notebook)
+            finally:
+                gradebook.end_read_only_pass()
             instructor[notebook] = (record, cells)
         return instructor[notebook]
 
@@ -170,7 +187,8 @@ def prepared_jobs(course: Course, assignment: str, students: list[str], *, sandb
                 continue
             try:
                 record, instructor_cells = instructor_of(notebook)
-                nb, resources = _sanitize(course, assignment, student, notebook, record)
+                nb, resources = _sanitize(course, assignment, student, notebook, record,
+                                          gradebook)
             except SubmissionTooLarge as error:
                 run.not_graded[student] = str(error)
                 left_out(student)

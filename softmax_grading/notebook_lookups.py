@@ -29,16 +29,24 @@ median), and a submission's scores now land in the gradebook together or not at 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from nbgrader.api import (
     Comment,
     Grade,
     Gradebook,
     GradeCell,
     MissingEntry,
+    Notebook,
     SolutionCell,
     SourceCell,
     TaskCell,
 )
+
+#: The key, in ``resources["softmax_grading"]``, of the ``NotebookLookups`` a caller that sanitizes
+#: a whole class opens once for every submission's read-only passes (:func:`open_for_reading`).
+INSTRUCTOR_GRADEBOOK = "instructor_gradebook"
 
 
 class NotebookLookups(Gradebook):
@@ -57,12 +65,28 @@ class NotebookLookups(Gradebook):
         self._session = self.db
         self.db = _CommitAtTheEnd(self._session)
 
+    def end_read_only_pass(self) -> None:
+        """End the transaction of a pass that only read, keeping what it read for the next pass
+        (see :func:`open_for_reading`); a pass that changed a record fails, its change dropped."""
+        session = self._session()
+        if session.new or session.dirty or session.deleted:
+            session.rollback()
+            raise RuntimeError("a pass that only reads the gradebook changed it; the change "
+                               "was dropped")
+        session.expire_on_commit = False  # ends the transaction; what was read stays loaded
+        session.commit()
+
     def __exit__(self, exc_type, exc_value, traceback) -> None:
         # The pass's one commit; on an error, closing the session rolls the whole pass back.
         if exc_type is None:
             self._session.commit()
         self.db = self._session
         super().__exit__(exc_type, exc_value, traceback)
+
+    def find_notebook(self, name: str, assignment: str) -> Notebook:
+        # nbgrader's OverwriteCells asks for the notebook three times per pass, and its cell lists
+        # (loaded on first use) are then kept with it.
+        return self._kept(super().find_notebook, name, assignment)
 
     def find_source_cell(self, name: str, notebook: str, assignment: str) -> SourceCell:
         found = self._by_name("source cells", notebook, assignment).get(name)
@@ -101,11 +125,11 @@ class NotebookLookups(Gradebook):
         # goes to nbgrader and fails as it did.
         try:
             if what == "source cells":
-                record = self._kept(self.find_notebook, notebook, assignment)
+                record = self.find_notebook(notebook, assignment)
                 return {cell.name: cell for cell in record.source_cells}
             # Every graded, solution and task cell of the notebook, in one query. A grade's or a
             # comment's cell is one of them, so it is then found in this session, not queried.
-            cells = self._kept(self.find_notebook, notebook, assignment)._base_cells
+            cells = self.find_notebook(notebook, assignment)._base_cells
             if what == "graded cells":  # nbgrader tries a grade cell first, then a task cell
                 return _first_kind_wins(cells, lambda cell: cell, GradeCell, TaskCell)
             submitted = self._kept(self.find_submission_notebook, notebook, assignment, student)
@@ -146,13 +170,40 @@ def open_for_pass(preprocessor, resources) -> NotebookLookups:
     before their pass, with a ``NotebookLookups`` for nbgrader's ``Gradebook``: take the
     notebook's ids from the resources, and open the gradebook as ``preprocessor.gradebook``.
     Use it as nbgrader does: ``with open_for_pass(self, resources): ...``."""
+    _take_ids(preprocessor, resources)
+    preprocessor.gradebook = NotebookLookups(preprocessor.db_url)
+    return preprocessor.gradebook
+
+
+@contextlib.contextmanager
+def open_for_reading(preprocessor, resources) -> Iterator[NotebookLookups]:
+    """:func:`open_for_pass` for a pass that only reads the instructor's records (sanitizing).
+
+    A caller that sanitizes a class opens one ``NotebookLookups`` for all of it and passes it in
+    ``resources["softmax_grading"][INSTRUCTOR_GRADEBOOK]``: the pass then runs on that one, and
+    the notebook and cells it read are read once per command, not once per submission. Each
+    pass still ends its own transaction (so no snapshot or connection is held between passes),
+    and one that changed a record is rolled back and fails. Without it, this is
+    :func:`open_for_pass`."""
+    shared = resources.get("softmax_grading", {}).get(INSTRUCTOR_GRADEBOOK)
+    if shared is None:
+        with open_for_pass(preprocessor, resources) as gradebook:
+            yield gradebook
+        return
+    _take_ids(preprocessor, resources)
+    preprocessor.gradebook = shared
+    try:
+        yield shared
+    finally:
+        shared.end_read_only_pass()
+
+
+def _take_ids(preprocessor, resources) -> None:
     ids = resources["nbgrader"]
     preprocessor.notebook_id = ids["notebook"]
     preprocessor.assignment_id = ids["assignment"]
     preprocessor.student_id = ids.get("student")  # sanitizing knows it too; SaveAutoGrades needs it
     preprocessor.db_url = ids["db_url"]
-    preprocessor.gradebook = NotebookLookups(preprocessor.db_url)
-    return preprocessor.gradebook
 
 
 def _first_kind_wins(rows, cell_of, first: type, second: type) -> dict:

@@ -6,6 +6,7 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`RestoreLockedCells`: deleted locked cells come back, untouched test cells are restored
   without a false "checksum changed" warning;
 * :class:`OverwriteCellsReadOnce`: nbgrader's ``OverwriteCells``, reading the cells' records once;
+* :class:`OverwriteKernelspecReadOnce`: nbgrader's ``OverwriteKernelspec``, on the same records;
 * :class:`ApplyGradingResult`: the sandboxed result replaces nbgrader's in-kernel execution;
 * :class:`UsePreparedNotebook`: the writer records the notebook that was graded, sanitized once;
 * :class:`LimitOutputBytes`: outputs are capped in bytes, images included;
@@ -25,6 +26,7 @@ from softmax_grading.preprocessors.limit_output_bytes import LimitOutputBytes
 from softmax_grading.preprocessors.link_to_book import LinkToBook
 from softmax_grading.preprocessors.mark_pending_grades import MarkPendingGrades
 from softmax_grading.preprocessors.overwrite_cells import OverwriteCellsReadOnce
+from softmax_grading.preprocessors.overwrite_kernelspec import OverwriteKernelspecReadOnce
 from softmax_grading.preprocessors.restore_locked_cells import RestoreLockedCells
 from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
 from softmax_grading.preprocessors.use_prepared_notebook import UsePreparedNotebook
@@ -39,6 +41,7 @@ __all__ = [
     "LinkToBook",
     "MarkPendingGrades",
     "OverwriteCellsReadOnce",
+    "OverwriteKernelspecReadOnce",
     "RestoreLockedCells",
     "SaveVerdicts",
     "UsePreparedNotebook",

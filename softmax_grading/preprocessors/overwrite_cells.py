@@ -13,14 +13,14 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
-from softmax_grading.notebook_lookups import open_for_pass
+from softmax_grading.notebook_lookups import open_for_reading
 
 
 class OverwriteCellsReadOnce(OverwriteCells):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
                    ) -> tuple[NotebookNode, ResourcesDict]:
         # nbgrader's OverwriteCells.preprocess, on a NotebookLookups instead of a Gradebook.
-        with open_for_pass(self, resources):
+        with open_for_reading(self, resources):
             nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
             if self.add_missing_cells:
                 nb, resources = self.add_missing_grade_cells(nb, resources)

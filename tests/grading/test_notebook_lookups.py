@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import itertools
+import types
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import event
 
-from softmax_grading.notebook_lookups import NotebookLookups
+from softmax_grading.notebook_lookups import (
+    INSTRUCTOR_GRADEBOOK,
+    NotebookLookups,
+    open_for_reading,
+)
 
 pytestmark = [pytest.mark.grading, pytest.mark.usefixtures("alembic_head_asked_once"),
               # nbgrader's add_submission warns of every new submission (harmless)
@@ -143,3 +148,50 @@ def test_a_pass_that_fails_leaves_the_gradebook_as_it_was(db_url):
             raise RuntimeError("stopped mid-pass")
     with Gradebook(db_url) as gradebook:
         assert gradebook.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score is None
+
+
+def _sanitizing_pass(gradebook, student):
+    """What the sanitize step's passes ask of the gradebook for one submission (OverwriteCells
+    and OverwriteKernelspec), through open_for_reading on the command's shared gradebook."""
+    resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT,
+                              "student": student, "db_url": "not opened"},
+                 "softmax_grading": {INSTRUCTOR_GRADEBOOK: gradebook}}
+    preprocessor = types.SimpleNamespace()
+    with open_for_reading(preprocessor, resources) as lookups:
+        assert lookups is gradebook and preprocessor.gradebook is gradebook
+        for _ in range(3):  # OverwriteKernelspec once, OverwriteCells' add_missing_* twice
+            notebook = lookups.find_notebook(NOTEBOOK, ASSIGNMENT)
+            [cell.name for cell in notebook.source_cells + notebook.grade_cells]
+        for cell in notebook.source_cells:  # every cell of the submission the gradebook knows
+            lookups.find_source_cell(cell.name, NOTEBOOK, ASSIGNMENT)
+        for name in GRADE_CELLS:
+            lookups.find_graded_cell(name, NOTEBOOK, ASSIGNMENT)
+
+
+def test_a_class_sanitized_on_one_gradebook_reads_the_instructors_records_once(db_url):
+    one_student = _selects_while(db_url, lambda gradebook: _sanitizing_pass(gradebook, "ada"))
+    a_class = _selects_while(db_url, lambda gradebook: [_sanitizing_pass(gradebook, student)
+                                                        for student in STUDENTS * 10])
+    assert a_class == one_student
+
+
+def test_each_sanitizing_pass_ends_its_transaction(db_url):
+    with NotebookLookups(db_url) as gradebook:
+        for student in STUDENTS:
+            _sanitizing_pass(gradebook, student)
+            assert not gradebook.db().in_transaction()  # no snapshot held between submissions
+        with Gradebook(db_url) as other:  # a writer meanwhile is not kept waiting
+            other.find_grade("tests_1", NOTEBOOK, ASSIGNMENT, "ada").auto_score = 2
+            other.db.commit()
+
+
+def test_a_sanitizing_pass_that_changes_a_record_fails_and_the_change_is_dropped(db_url):
+    resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "db_url": db_url},
+                 "softmax_grading": {}}
+    with NotebookLookups(db_url) as gradebook:
+        resources["softmax_grading"][INSTRUCTOR_GRADEBOOK] = gradebook
+        with pytest.raises(RuntimeError, match="only reads the gradebook changed it"):
+            with open_for_reading(types.SimpleNamespace(), resources) as lookups:
+                lookups.find_source_cell("answer_1", NOTEBOOK, ASSIGNMENT).source = "changed"
+    with Gradebook(db_url) as gradebook:
+        assert gradebook.find_source_cell("answer_1", NOTEBOOK, ASSIGNMENT).source == "# answer_1"
