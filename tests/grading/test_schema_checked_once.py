@@ -70,3 +70,39 @@ def test_nbgraders_module_is_restored_after_the_block_even_when_it_raises():
         assert nbgrader_format.jsonschema is not jsonschema
         raise RuntimeError("a failing command")
     assert nbgrader_format.jsonschema is jsonschema
+
+
+
+def _counting_validations(monkeypatch) -> list:
+    """Each validation of an instance ends in jsonschema's best_match over its errors."""
+    validated = []
+    best_match = jsonschema.exceptions.best_match
+
+    def counting_best_match(errors, *rest, **options):
+        validated.append(1)
+        return best_match(errors, *rest, **options)
+
+    monkeypatch.setattr(jsonschema.exceptions, "best_match", counting_best_match)
+    return validated
+
+
+def test_metadata_found_valid_is_not_validated_again(monkeypatch):
+    notebooks = [nbformat.v4.new_notebook(cells=[_cell({**GRADED_CELL, "grade_id": f"test_{n}"})
+                                                 for n in range(4)])
+                 for _ in range(5)]  # a class: every student's copy of the same cells
+    validated = _counting_validations(monkeypatch)
+    with schema_checked_once():
+        for notebook in notebooks:
+            MetadataValidatorV3().validate_nb(notebook)
+    assert len(validated) == 4
+
+
+@pytest.mark.parametrize("broken", [*BROKEN_CELLS, {**GRADED_CELL, "points": True},
+                                    {**GRADED_CELL, "locked": 1}])
+def test_metadata_like_valid_metadata_is_still_refused_every_time(broken):
+    expected = _verdict(MetadataValidatorV3(), broken)
+    assert expected != "valid"
+    with schema_checked_once():
+        assert _verdict(MetadataValidatorV3(), GRADED_CELL) == "valid"
+        for _ in range(3):  # a refusal is never remembered as a pass
+            assert _verdict(MetadataValidatorV3(), broken) == expected
