@@ -13,13 +13,7 @@ from pathlib import Path
 
 import nbgrader.api
 import pytest
-from synthetic import ASSIGNMENTS, make_course
-
-# Short CPU limits keep the runaway students cheap; every reference solution needs far less.
-TEST_LIMITS = """
-c.Sandbox.cpu_seconds_per_cell = 5
-c.Sandbox.wall_seconds_per_cell = 120
-"""
+from synthetic import ASSIGNMENTS, TEST_LIMITS, make_course
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,12 @@ ALL_ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if 
 ASSIGNMENTS = [a for a in ALL_ASSIGNMENTS
                if not os.environ.get("SOFTMAX_GRADING_ONLY")
                or a in os.environ["SOFTMAX_GRADING_ONLY"].split(",")]
+# Short CPU limits keep the runaway students cheap; every reference solution needs far less.
+# Appended to the configuration of the tests' courses.
+TEST_LIMITS = """
+c.Sandbox.cpu_seconds_per_cell = 5
+c.Sandbox.wall_seconds_per_cell = 120
+"""
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 _MARK_SCHEME = re.compile(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===", re.S)
 

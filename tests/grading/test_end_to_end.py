@@ -22,7 +22,7 @@ from synthetic import ASSIGNMENTS, Student, expected_scores, submit
 
 from softmax_grading import leaks
 
-pytestmark = [pytest.mark.grading, pytest.mark.slow]
+pytestmark = [pytest.mark.grading, pytest.mark.end_to_end, pytest.mark.slow]
 
 CASES = Path(__file__).parent / "cases"
 

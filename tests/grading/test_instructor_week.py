@@ -27,9 +27,8 @@ import nbformat
 import preloaded_commands
 import pytest
 import yaml
-from conftest import TEST_LIMITS
 from nbgrader.api import Gradebook
-from synthetic import REPO_ROOT, Student, submit
+from synthetic import REPO_ROOT, TEST_LIMITS, Student, submit
 
 from softmax_grading.collect import LATE_TIME_UNKNOWN, TIME_UNKNOWN, load_versions
 from softmax_grading.late_policy import PercentPerDay

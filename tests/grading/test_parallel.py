@@ -69,7 +69,7 @@ HOSTILE = '''sharper_answer = "b"
 np.allclose = lambda *args, **kwargs: True
 get_ipython().events.register("post_run_cell", lambda result: None)
 '''
-# A top-level loop is stopped once it has used the CPU limit per cell (conftest.TEST_LIMITS).
+# A top-level loop is stopped once it has used the CPU limit per cell (synthetic.TEST_LIMITS).
 RUNAWAY = '''while True:
     pass
 ratio_answer = float(np.exp(2.5))
