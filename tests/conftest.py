@@ -187,6 +187,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 + [item for item in items if item.path in last_files])
 
 
+# Each test process loads a built page once and keeps the visit (tests/browser/conftest.py,
+# load_page). These files read the same visits: under --dist loadfile they are one work unit, so
+# every page is loaded once in the run, not once in each worker (72 s of a worker's time).
+SHARED_PAGE_VISITS = ("tests/browser/test_pages.py", "tests/browser/test_notebook_buttons.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's --dist loadfile, with the files of SHARED_PAGE_VISITS handed out together."""
+    if config.getoption("dist", None) != "loadfile":
+        return None  # xdist's own scheduler for the mode asked
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedVisitsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SHARED_PAGE_VISITS[0] if scope in SHARED_PAGE_VISITS else scope
+
+    return SharedVisitsTogether(config, log)
+
+
 def _wait_for_the_book_build(status: Path) -> None:
     deadline = time.monotonic() + BOOK_WAIT_SECONDS
     while not status.is_file() or not status.read_text().strip():
