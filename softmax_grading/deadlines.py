@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook, SubmittedAssignment
 from nbgrader.preprocessors import AssignLatePenalties
 
-from softmax_grading import collect
+from softmax_grading import class_records, collect
 from softmax_grading.iso_time import parse_iso_time
 from softmax_grading.layout import Course
 
@@ -56,34 +56,32 @@ def refresh_penalties(course: Course, assignment: str) -> None:
     penalties = AssignLatePenalties(config=course.config)
     penalties.init_plugin()
     with Gradebook(course.db_url) as gradebook:
-        for submission in gradebook.find_assignment(assignment).submissions:
+        for student, submission in class_records.submissions_of(gradebook, assignment).items():
             # The submission time as collected now (a later batch may have replaced the file).
             submission.timestamp = course.coursedir.get_existing_timestamp(
-                str(course.submitted(submission.student.id, assignment)))
+                str(course.submitted(student, assignment)))
             late = submission.total_seconds_late
             for notebook in submission.notebooks:
                 if late <= 0:
                     notebook.late_submission_penalty = None
                     continue
                 penalty = penalties.plugin_inst.late_submission_penalty(
-                    submission.student.id, notebook.score, late)
+                    student, notebook.score, late)
                 notebook.late_submission_penalty = (
                     None if penalty is None else max(0.0, min(penalty, notebook.score)))
         gradebook.db.commit()
 
 
-def lateness(course: Course, assignment: str, student: str) -> dict:
-    """When the student submitted, how late, and the penalty, for the report and the CSV."""
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return {"submitted_at": None, "seconds_late": 0.0, "late_penalty": 0.0}
-        timestamp = submission.timestamp
-        return {"submitted_at": timestamp.replace(tzinfo=dt.UTC).isoformat() if timestamp
-                else None,
-                "seconds_late": float(submission.total_seconds_late),
-                "late_penalty": float(submission.late_submission_penalty or 0.0)}
+def lateness_of(submission: SubmittedAssignment | None) -> dict:
+    """When the student submitted, how late, and the penalty, for the report and the CSV:
+    from their submission as the gradebook holds it (None when they have none)."""
+    if submission is None:
+        return {"submitted_at": None, "seconds_late": 0.0, "late_penalty": 0.0}
+    timestamp = submission.timestamp
+    return {"submitted_at": timestamp.replace(tzinfo=dt.UTC).isoformat() if timestamp
+            else None,
+            "seconds_late": float(submission.total_seconds_late),
+            "late_penalty": float(submission.late_submission_penalty or 0.0)}
 
 
 def time_notes(course: Course, assignment: str) -> dict[str, str]:

@@ -3,7 +3,8 @@
 One row per student the gradebook knows (everyone who handed in any
 assignment), for the assignment asked for only. Work never collected is blank,
 not 0, so that it cannot be mistaken for a real zero. Each graded part has a
-column of its own (blank while a written answer awaits a human), and
+column of its own (blank while a written answer awaits a human, or for a part added to the
+assignment after the submission was graded), and
 ``pending_manual_grading`` names the parts still waiting. The score is
 nbgrader's: the parts' total less the late penalty. A submission whose time
 is unknown has ``submitted_at`` and ``days_late`` blank and says why in
@@ -15,9 +16,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
-from softmax_grading import deadlines
+from softmax_grading import class_records, deadlines
 from softmax_grading.layout import Course
 from softmax_grading.untrusted import spreadsheet_row
 
@@ -61,20 +62,23 @@ def rows(course: Course, assignment: str) -> tuple[list[str], list[dict]]:
     table = []
     with Gradebook(course.db_url) as gradebook:
         max_score = float(gradebook.find_assignment(assignment).max_score)
+        submissions = class_records.submissions_of(gradebook, assignment)
         for student in sorted(gradebook.students, key=lambda s: s.id):
             row = dict.fromkeys(header, "")
             row.update(assignment=assignment, student_id=student.id,
                        lms_user_id=student.lms_user_id or "", last_name=student.last_name or "",
                        first_name=student.first_name or "", email=student.email or "",
                        max_score=f"{max_score:g}", status="missing")
-            try:
-                submission = gradebook.find_submission(assignment, student.id)
-            except MissingEntry:
+            submission = submissions.get(student.id)
+            if submission is None:
                 table.append(row)
                 continue
+            grades = class_records.grades_by_part(submission)
             pending = []
             for notebook, name, points in parts:
-                grade = gradebook.find_grade(name, notebook, assignment, student.id)
+                grade = grades.get((notebook, name))
+                if grade is None:  # a part added to the assignment after this was graded
+                    continue
                 if grade.needs_manual_grade:
                     pending.append(name)
                 else:

@@ -14,9 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
-from softmax_grading import deadlines
+from softmax_grading import class_records, deadlines
 from softmax_grading.autograde import AutogradeRun, load_result, not_graded_path
 from softmax_grading.collect import LATE_TIME_UNKNOWN
 from softmax_grading.feedback import FeedbackRun
@@ -36,18 +36,20 @@ def build(course: Course, assignment: str, run: AutogradeRun,
               "due": due.isoformat() + "Z" if due else None,
               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "limits": course.sandbox().limits(), "students": {}}
-    with Gradebook(course.db_url) as gradebook:
-        for student in students:
-            report["students"][student] = _student(gradebook, course, assignment, student, run,
-                                                   feedback, not_graded)
     notes = deadlines.time_notes(course, assignment)
-    for student, entry in report["students"].items():
-        entry.update(deadlines.lateness(course, assignment, student))
-        entry["time_note"] = notes.get(student)
+    with Gradebook(course.db_url) as gradebook:
+        submissions = class_records.submissions_of(gradebook, assignment)
+        for student in students:
+            submission = submissions.get(student)
+            entry = _student(submission, course, assignment, student, run, feedback, not_graded)
+            entry.update(deadlines.lateness_of(submission))
+            entry["time_note"] = notes.get(student)
+            report["students"][student] = entry
     return report
 
 
-def _student(gradebook, course, assignment, student, run, feedback, not_graded) -> dict:
+def _student(submission, course, assignment, student, run, feedback, not_graded) -> dict:
+    """The report's entry for one student; `submission` is theirs from the gradebook, or None."""
     result = load_result(course, assignment, student)
     entry = {"status": "not graded" if student in not_graded else "graded",
              "reason": not_graded.get(student),
@@ -57,16 +59,14 @@ def _student(gradebook, course, assignment, student, run, feedback, not_graded) 
              "flags": [f["text"] for f in result.findings] if result else [],
              "edited_locked_cells": run.edited_locked_cells.get(student, []),
              "feedback": "not generated"}
-    try:
-        submission = gradebook.find_submission(assignment, student)
-    except MissingEntry:
+    if submission is None:
         return entry
     entry["score"] = float(submission.score)
     entry["max_score"] = float(submission.max_score)
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             part = {"score": float(grade.score), "max": float(grade.max_score),
-                    "auto": grade.cell.cell_type == "code"}
+                    "auto": grade.cell_type == "code"}
             if result and grade.name in result.verdicts:
                 voided = findings_against(result.verdicts[grade.name], result.findings)
                 part["passed"] = bool(result.verdicts[grade.name]["passed"])
