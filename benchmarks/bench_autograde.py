@@ -22,14 +22,21 @@ Every run is a whole command, so each figure includes the command's start-up (im
 gradebook checks, starting the local workers) spread over the N submissions: what a user waits
 for. One untimed warm-up run of each candidate on one student comes first (disk cache, the
 cluster's imports). Then the candidates take turns: ``--rounds`` rounds (default 3), each
-running every candidate once on the first student alone and once on the class, in an order
-rotated by one place per round, so a burst of load
-from another process, or a slow phase of the machine, falls on all candidates alike rather than
-on whichever ran at that moment. Each candidate's BEST round is kept: other processes only ever
-add time to a run (they never make one faster), so the minimum is the estimate least disturbed
-by them, and with interleaved rounds every candidate had the same chances at a quiet moment.
-The median is printed next to it to show the spread. After every run the gradebook must give
-each student full marks, so a candidate cannot be fast by failing.
+running every candidate once on the first student alone and once on the class, in the order
+above, reversed every other round (plain nbgrader, ``--jobs 1``, ``--jobs 2``, Dask, one core;
+then one core, Dask, ``--jobs 2``, ``--jobs 1``, plain nbgrader), so that a slow drift of the
+machine falls on all candidates alike rather than on whichever ran at that moment. Each
+candidate's BEST round is kept: other processes only ever add time to a run (they never make one
+faster), so the minimum is the estimate least disturbed by them, and with interleaved rounds
+every candidate had the same chances at a quiet moment. The median is printed next to it to
+show the spread.
+
+Best rounds may come from different phases of the machine (on a virtual machine its speed can
+change by a quarter within minutes, and its second core's share too). So the per-core
+efficiency is also given PAIRED: in every round ``--jobs 1``, ``--jobs 2`` and Dask run one
+right after the other, and the round's own figure uses its own runs only; the median over the
+rounds is printed with each round's figure. After every run the gradebook must give each
+student full marks, so a candidate cannot be fast by failing.
 
 Reported: seconds per submission (wall), throughput relative to plain nbgrader (plain s/nb ÷
 candidate s/nb: above 1 is faster), per-core efficiency from 1 to 2 workers
@@ -198,6 +205,16 @@ def warn_if_busy(cores: int) -> None:
               "are. Rerun on a quiet machine for numbers to publish.", file=sys.stderr, flush=True)
 
 
+def paired_efficiencies(one: Candidate, two: Candidate, count: int) -> list[tuple[float, float]]:
+    """Per round: the per-core efficiency from `one` (one worker) to `two` (two workers) on the
+    class, and per added submission, from that round's runs of the two alone."""
+    return [(one_class / (2 * two_class),
+             (one_class - one_first) / (2 * (two_class - two_first)))
+            for one_class, one_first, two_class, two_first in zip(
+                one.seconds, one.one_student_seconds, two.seconds, two.one_student_seconds,
+                strict=True)]
+
+
 # A Python loop of about a second: the machine's own reference for running two things at once.
 REFERENCE_LOOP = [sys.executable, "-c", "total = 0\nfor i in range(20_000_000): total += i"]
 
@@ -356,8 +373,8 @@ def main() -> None:
                 machine.append(machine_two_core_efficiency())
                 print(f"  round {round_index + 1}: the machine itself, one core to two: "
                       f"{machine[-1]:.0%}", flush=True)
-                shift = round_index % len(candidates)
-                for candidate in candidates[shift:] + candidates[:shift]:
+                order = candidates if round_index % 2 == 0 else candidates[::-1]
+                for candidate in order:
                     one, _ = run_candidate(candidate, ["--student", students[0]])
                     check_full_marks(candidate.course, assignment, students[:1], candidate.label)
                     candidate.one_student_seconds.append(one)
@@ -417,6 +434,13 @@ def main() -> None:
               f"per-core efficiency {efficiency:.0%} on the class of {count} (goal >= "
               f"{EFFICIENCY_GOAL:.0%}: {'met' if efficiency >= EFFICIENCY_GOAL else 'MISSED'}), "
               f"{added_efficiency:.0%} per added submission")
+    for candidate in (parallel, candidates[3]):
+        rounds = paired_efficiencies(serial, candidate, count)
+        print(f"{candidate.label}, paired with --jobs 1 in each round: per-core efficiency "
+              f"{statistics.median(r for r, _ in rounds):.0%} on the class (rounds: "
+              f"{', '.join(f'{r:.0%}' for r, _ in rounds)}), "
+              f"{statistics.median(a for _, a in rounds):.0%} per added submission (rounds: "
+              f"{', '.join(f'{a:.0%}' for _, a in rounds)})")
     cores_efficiency = per_nb[id(serial_one_core)] / (2 * per_nb[id(parallel)])
     cores_added = added[id(serial_one_core)] / (2 * added[id(parallel)])
     print(f"from one core to two ({serial_one_core.label} against {parallel.label}): "
