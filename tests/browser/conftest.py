@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,17 +17,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from page_visit import LAYOUT_WIDTHS, VIEWPORT, PageVisit
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOC_PATH = REPO_ROOT / "_toc.yml"
 CONFIG_PATH = REPO_ROOT / "_config.yml"
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored
-VIEWPORT = {"width": 1280, "height": 900}
-# A phone (an iPhone 12-15 is 390 CSS pixels wide).
-PHONE_VIEWPORT = {"width": 390, "height": 844}
-# The widths every page's layout is measured at (``PageVisit.layout``).
-LAYOUT_WIDTHS = {"desktop": VIEWPORT, "phone": PHONE_VIEWPORT}
 # A page has finished when MathJax has typeset it, its images have loaded and the network has
 # been quiet for 0.5 s (MathJax fetches fonts and TeX packages lazily, after its first pass).
 # A page takes 1-2 s; the limit is generous because CI shares two cores with other jobs.
@@ -119,38 +114,6 @@ def base_url(built_html: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-@dataclass
-class PageVisit:
-    """What the browser saw on one page, collected while loading it."""
-
-    url: str
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-    offsite_requests: list[str] = field(default_factory=list)
-    # Filled in after the load:
-    images: list[dict] = field(default_factory=list)
-    article_text: str = ""
-    math_elements: int = 0
-    untypeset_math: list[str] = field(default_factory=list)
-    math_errors: list[str] = field(default_factory=list)
-    mjx_containers: int = 0
-    links: list[str] = field(default_factory=list)
-    element_ids: set[str] = field(default_factory=set)
-    html_theme: str = ""
-    # Width name (LAYOUT_WIDTHS) -> MEASURE_LAYOUT's result; measured by ``load_page`` only.
-    layout: dict[str, dict] = field(default_factory=dict)
-
-    def problems(self) -> list[str]:
-        """Everything that went wrong at the network or script level, one line each."""
-        return (
-            [f"console error: {text}" for text in self.console_errors]
-            + [f"uncaught exception: {text}" for text in self.page_errors]
-            + [f"failed request: {text}" for text in self.failed_requests]
-            + [f"off-site request (the book must work offline): {u}" for u in self.offsite_requests]
-        )
 
 
 # Collected in the page after load. Maths counts as typeset when every Sphinx maths element

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
-from conftest import LAYOUT_WIDTHS, PHONE_VIEWPORT, PageVisit
+from page_visit import LAYOUT_WIDTHS, PHONE_VIEWPORT, PageVisit
 
 pytestmark = pytest.mark.browser
 
