@@ -20,9 +20,9 @@ folder of its own (so no gradebook is shared), built before any timing starts:
 
 Every run is a whole command, so each figure includes the command's start-up (imports, the
 gradebook checks, starting the local workers) spread over the N submissions: what a user waits
-for. One untimed warm-up run of each candidate on one student comes first (disk cache, the
+for. Each candidate's start run is first run once untimed, as a warm-up (disk cache, the
 cluster's imports). Then the candidates take turns: ``--rounds`` rounds (default 3), each
-running every candidate once on the first student alone and once on the class, in the order
+running every candidate once on its start run (below) and once on the class, in the order
 above, reversed every other round (plain nbgrader, ``--jobs 1``, ``--jobs 2``, Dask, one core;
 then one core, Dask, ``--jobs 2``, ``--jobs 1``, plain nbgrader), so that a slow drift of the
 machine falls on all candidates alike rather than on whichever ran at that moment. Each
@@ -54,10 +54,13 @@ Each round starts by measuring the machine itself: a Python loop alone, then two
 than the first, and differently from minute to minute; the per-core efficiency of the grader
 should be read against it.
 
-The one-student run splits a command in two: what it pays once (its best one-student time:
-imports, the gradebook checks, the workers' start, one submission), and what each further
-submission adds ((best class time - best one-student time) / (N - 1)). The per-core efficiency
-of that second part is printed too: it is what a class of any size tends to.
+The start run grades the first student per worker (one for ``--jobs 1``, two for two workers,
+so that every worker starts in it) and splits a command in two: what it pays once (its best
+time: imports, the gradebook checks, every worker's start, a submission each), and what each
+further submission adds ((best class time - best start-run time) / (N - workers)). The per-core
+efficiency of that second part is printed too: it is what a class of any size tends to. (When
+the start run had one student for every candidate, a two-worker command started its second
+worker in the class run only, and that start, about 0.5 s, counted as the submissions' cost.)
 
 Then one submission's cost is broken down, timed on its own (median of ``--repeats``): sandbox
 start (``bwrap ... /bin/true``), the runtime's start (the first reply of a sandboxed
@@ -115,16 +118,20 @@ class Candidate:
     cores: set[int] | None = None  # the cores it may run on (None: all)
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
-    one_student_seconds: list[float] = field(default_factory=list)
+    start_seconds: list[float] = field(default_factory=list)  # the start runs (one per round)
 
     @property
     def best(self) -> float:
         return min(self.seconds)
 
+    def start_run(self, students: list[str]) -> list[str]:
+        """The students of its start run: one per worker, so that each worker starts in it."""
+        return students[:self.workers]
+
     def per_added_submission(self, count: int) -> float:
-        """Seconds each submission adds past the first: the whole class's best run less the
-        one-student run's, over the others. The command's start-up is not in it."""
-        return (self.best - min(self.one_student_seconds)) / (count - 1)
+        """Seconds each submission adds past the start run: the whole class's best run less the
+        start run's best, over the other submissions. The command's start-up is not in it."""
+        return (self.best - min(self.start_seconds)) / (count - self.workers)
 
 
 def _environment() -> dict[str, str]:
@@ -209,10 +216,10 @@ def paired_efficiencies(one: Candidate, two: Candidate, count: int) -> list[tupl
     """Per round: the per-core efficiency from `one` (one worker) to `two` (two workers) on the
     class, and per added submission, from that round's runs of the two alone."""
     return [(one_class / (2 * two_class),
-             (one_class - one_first) / (2 * (two_class - two_first)))
-            for one_class, one_first, two_class, two_first in zip(
-                one.seconds, one.one_student_seconds, two.seconds, two.one_student_seconds,
-                strict=True)]
+             ((one_class - one_start) / (count - one.workers))
+             / (2 * (two_class - two_start) / (count - two.workers)))
+            for one_class, one_start, two_class, two_start in zip(
+                one.seconds, one.start_seconds, two.seconds, two.start_seconds, strict=True)]
 
 
 # A Python loop of about a second: the machine's own reference for running two things at once.
@@ -363,9 +370,10 @@ def main() -> None:
         with executors.local_cluster(2) as cluster:
             dask = candidates[3]
             dask.command = [*dask.command, "--scheduler", cluster.scheduler_address]
-            print("warm-up: one student per candidate (untimed) ...", flush=True)
+            print("warm-up: each candidate's start run (untimed) ...", flush=True)
             for candidate in candidates:
-                run_candidate(candidate, ["--student", students[0]])
+                run_candidate(candidate, [argument for student in candidate.start_run(students)
+                                          for argument in ("--student", student)])
 
             load_before = load_line()
             machine = []
@@ -375,16 +383,18 @@ def main() -> None:
                       f"{machine[-1]:.0%}", flush=True)
                 order = candidates if round_index % 2 == 0 else candidates[::-1]
                 for candidate in order:
-                    one, _ = run_candidate(candidate, ["--student", students[0]])
-                    check_full_marks(candidate.course, assignment, students[:1], candidate.label)
-                    candidate.one_student_seconds.append(one)
+                    first = candidate.start_run(students)
+                    start, _ = run_candidate(candidate, [argument for student in first
+                                                         for argument in ("--student", student)])
+                    check_full_marks(candidate.course, assignment, first, candidate.label)
+                    candidate.start_seconds.append(start)
                     wall, cpu = run_candidate(candidate, [])
                     check_full_marks(candidate.course, assignment, students, candidate.label)
                     candidate.seconds.append(wall)
                     candidate.cpu_seconds.append(cpu)
                     print(f"  round {round_index + 1}: {candidate.label}: {wall:.1f} s "
-                          f"({wall / count:.2f} s/nb, {cpu / count:.2f} CPU s/nb; one "
-                          f"student {one:.1f} s), load {os.getloadavg()[0]:.2f}", flush=True)
+                          f"({wall / count:.2f} s/nb, {cpu / count:.2f} CPU s/nb; start run "
+                          f"{start:.1f} s), load {os.getloadavg()[0]:.2f}", flush=True)
             load_after = load_line()
 
         print(f"breaking one submission down ({arguments.repeats} repeats per step) ...",
@@ -409,7 +419,7 @@ def main() -> None:
                      f"{seconds:.3f}", f"{statistics.median(candidate.seconds) / count:.3f}",
                      f"{cpu:.2f}", f"{speedup:.2f}",
                      "" if efficiency is None else f"{efficiency:.0%}",
-                     f"{min(candidate.one_student_seconds):.1f}", f"{added[id(candidate)]:.3f}",
+                     f"{min(candidate.start_seconds):.1f}", f"{added[id(candidate)]:.3f}",
                      "" if added_efficiency is None else f"{added_efficiency:.0%}"])
 
     print()
@@ -424,7 +434,7 @@ def main() -> None:
           f"round): {', '.join(f'{value:.0%}' for value in machine)}")
     print(format_table(["candidate", "workers", "best total s", "s / nb", "median s / nb",
                         "machine CPU s / nb", "throughput vs plain", "per-core efficiency",
-                        "one student s", "s per added nb", "efficiency per added nb"], rows))
+                        "start run s", "s per added nb", "efficiency per added nb"], rows))
     for candidate in (parallel, candidates[3]):
         speedup = per_nb[id(plain)] / per_nb[id(candidate)]
         efficiency = per_nb[id(serial)] / (2 * per_nb[id(candidate)])
