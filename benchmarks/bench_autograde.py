@@ -134,6 +134,11 @@ class Candidate:
         return (self.best - min(self.start_seconds)) / (count - self.workers)
 
 
+def only(students: list[str]) -> list[str]:
+    """The command's arguments that grade these students alone."""
+    return [argument for student in students for argument in ("--student", student)]
+
+
 def _environment() -> dict[str, str]:
     # nbgrader runs `alembic` from PATH when it creates a gradebook.
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -372,8 +377,7 @@ def main() -> None:
             dask.command = [*dask.command, "--scheduler", cluster.scheduler_address]
             print("warm-up: each candidate's start run (untimed) ...", flush=True)
             for candidate in candidates:
-                run_candidate(candidate, [argument for student in candidate.start_run(students)
-                                          for argument in ("--student", student)])
+                run_candidate(candidate, only(candidate.start_run(students)))
 
             load_before = load_line()
             machine = []
@@ -384,8 +388,7 @@ def main() -> None:
                 order = candidates if round_index % 2 == 0 else candidates[::-1]
                 for candidate in order:
                     first = candidate.start_run(students)
-                    start, _ = run_candidate(candidate, [argument for student in first
-                                                         for argument in ("--student", student)])
+                    start, _ = run_candidate(candidate, only(first))
                     check_full_marks(candidate.course, assignment, first, candidate.label)
                     candidate.start_seconds.append(start)
                     wall, cpu = run_candidate(candidate, [])
