@@ -18,11 +18,15 @@ submission. On a shared engine the first ``Gradebook`` of each course does that;
 deletes a course, and ``Gradebook.__init__``, the only caller of ``check_course``, ignores what
 it returns (``None`` for the checks left out).
 
-Nothing else changes. ``Gradebook.close()`` still disposes of the engine's connection pool
-(SQLAlchemy closes the pooled connections and opens new ones on demand; a connection still in use
-by another open ``Gradebook`` is closed when that one returns it), and each ``Gradebook`` still
-has its own session and transaction. An in-memory SQLite database lives and dies with its
-connection, so it is never shared.
+``Gradebook.close()`` also disposes of its engine's connection pool, so the next ``Gradebook``
+connected to the database afresh: eight connections per recorded submission. A shared engine
+keeps its pool until the block ends, when it is disposed of: a ``Gradebook`` that closes returns
+its connection to the pool, where SQLAlchemy rolls back whatever it had not committed, so the next
+one starts clean, as on a new connection. Recording a ch01 submission again took 35.7 ms of CPU
+instead of 40.6 ms (median of 80 records each, in one process, the two ways taking turns).
+
+Nothing else changes: each ``Gradebook`` still has its own session and transaction. An in-memory
+SQLite database lives and dies with its connection, so it is never shared.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class _TablesKnownToExist:
         return sorted(nbgrader.api.Base.metadata.tables)
 
 
+def _keep_pool(close: bool = True) -> None:
+    """A shared engine's ``dispose`` while the block runs (``Gradebook.close()`` calls it)."""
+
+
 def _in_memory(url) -> bool:
     parsed = make_url(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
@@ -61,6 +69,7 @@ def one_engine_per_database() -> Iterator[None]:
     gradebook_class = nbgrader.api.Gradebook
     check_course = gradebook_class.check_course  # an enclosing block's stand-in, if any
     engines: dict[tuple, Engine] = {}
+    pools_kept: list[Engine] = []  # shared engines whose Gradebook.close() keeps their pool
     tables_ready: list[Engine] = []  # shared engines whose tables create_all has made sure of
     courses_ready: list[tuple[Engine, str]] = []  # (shared engine, course id) checked once
 
@@ -69,7 +78,10 @@ def one_engine_per_database() -> Iterator[None]:
             return create_engine(url, **options)
         key = (str(url), tuple(sorted(options.items())))
         if key not in engines:
-            engines[key] = create_engine(url, **options)
+            engine = engines[key] = create_engine(url, **options)
+            if "dispose" not in vars(engine):  # not an enclosing block's engine, kept already
+                engine.dispose = _keep_pool  # an instance attribute, shadowing the method
+                pools_kept.append(engine)
         return engines[key]
 
     def _shared(engine) -> bool:  # only a shared engine's checks stand for later Gradebooks
@@ -109,5 +121,7 @@ def one_engine_per_database() -> Iterator[None]:
             del metadata.create_all
         else:
             metadata.create_all = outer_create_all
+        for engine in pools_kept:
+            del engine.dispose
         for engine in engines.values():
-            engine.dispose()
+            engine.dispose()  # an enclosing block's engine: kept until that block ends

@@ -29,7 +29,7 @@ def test_gradebooks_on_one_database_share_its_engine_only_inside_the_block(tmp_p
 
 
 def test_what_one_gradebook_commits_the_next_reads_after_the_first_is_closed(tmp_path):
-    # Closing a Gradebook disposes of the shared engine's pool; the engine must still work.
+    # Closing a Gradebook returns its connection to the shared engine's pool.
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with one_engine_per_database():
         with Gradebook(url) as gradebook:
@@ -43,6 +43,33 @@ def test_what_one_gradebook_commits_the_next_reads_after_the_first_is_closed(tmp
             gradebook.add_student("grace")
         with Gradebook(url) as gradebook:
             assert sorted(s.id for s in gradebook.students) == ["ada", "grace"]
+
+
+def test_a_closed_gradebooks_connection_is_kept_for_the_next_and_its_work_not(tmp_path):
+    # Gradebook.close() disposed of the pool: eight new connections per recorded submission.
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    connections = []
+
+    def remember(connection, _record):
+        connections.append(connection)
+
+    sqlalchemy.event.listen(sqlalchemy.pool.Pool, "connect", remember)
+    try:
+        with one_engine_per_database():
+            with Gradebook(url) as gradebook:
+                gradebook.add_student("ada")
+                engine = gradebook.engine
+            opened = len(connections)
+            with Gradebook(url) as gradebook:
+                gradebook.db.execute(sqlalchemy.text("DELETE FROM student"))  # not committed
+            with Gradebook(url) as gradebook:
+                assert [student.id for student in gradebook.students] == ["ada"]
+            assert len(connections) == opened
+            assert engine.pool.checkedin() == 1
+        assert "dispose" not in vars(engine)  # the engine's own dispose again, and it was called
+        assert engine.pool.checkedin() == 0
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.pool.Pool, "connect", remember)
 
 
 def test_an_in_memory_database_is_never_shared():
@@ -144,4 +171,6 @@ def test_nested_blocks_restore_what_the_outer_one_set(tmp_path):
                 nbgrader.api.Base.metadata.create_all, Gradebook.check_course) == outer
         with Gradebook(url) as first, Gradebook(url) as second:
             assert first.engine is second.engine
+            assert "dispose" in vars(first.engine)  # the inner block left the pool kept
     assert "create_all" not in vars(nbgrader.api.Base.metadata)
+    assert "dispose" not in vars(first.engine)
