@@ -11,8 +11,11 @@ folder of its own (so no gradebook is shared), built before any timing starts:
 2. ``ours --jobs 1``: ``python -m softmax_grading autograde <a> --jobs 1 --force``, sandbox on;
 3. ``ours --jobs 2``: the same with two local worker processes;
 4. ``ours on Dask (2 workers)``: the same with ``--scheduler`` pointing at a 2-worker Dask
-   ``LocalCluster`` started by this script and kept up for all rounds (its workers are warm
-   after the first run, as a long-lived cluster's are; the scheduler runs in this process);
+   ``LocalCluster`` started by this script for each of this candidate's turns, and warmed up by
+   an untimed start run before its timed runs (so its workers are warm, as a long-lived
+   cluster's are; the scheduler runs in this process). It is stopped after the turn: idle, it
+   keeps 0.08 of a core busy (heartbeats), which the other candidates' runs paid when it stayed
+   up for all rounds (until 2026-11-30);
 5. ``ours --jobs 1 on one core``: candidate 2 confined to one core (``sched_setaffinity``, which
    its worker and sandboxes inherit). Candidate 2 is one worker, but its trusted process
    sanitizes and records on the second core meanwhile; this one has a single core for
@@ -74,13 +77,14 @@ gradebook write (``Writer.record``, nbgrader's ``autograde`` with the result in 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +120,8 @@ class Candidate:
     command: list[str]
     workers: int
     cores: set[int] | None = None  # the cores it may run on (None: all)
+    on_dask: bool = False  # runs on a LocalCluster started for each of its turns
+    scheduler: str | None = None  # that cluster's address, during a turn
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     start_seconds: list[float] = field(default_factory=list)  # the start runs (one per round)
@@ -165,6 +171,10 @@ def run_candidate(candidate: Candidate, extra: list[str]) -> tuple[float, float]
     cpu_before = machine_busy_seconds()
     started = time.perf_counter()
     command = [*candidate.command, *extra]
+    if candidate.on_dask:
+        if candidate.scheduler is None:
+            raise RuntimeError(f"{candidate.label} runs only during its turn(), on its cluster")
+        command += ["--scheduler", candidate.scheduler]
     if candidate.cores:  # confined before it starts: whatever it starts inherits the confinement
         command = [sys.executable, "-c", CONFINED, ",".join(map(str, candidate.cores)), *command]
     done = subprocess.run(command, cwd=candidate.course.root, env=_environment(),
@@ -175,6 +185,23 @@ def run_candidate(candidate: Candidate, extra: list[str]) -> tuple[float, float]
         raise SystemExit(f"{candidate.label} failed (exit code {done.returncode}):\n"
                          f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return wall, cpu
+
+
+@contextlib.contextmanager
+def turn(candidate: Candidate, students: list[str]) -> Iterator[None]:
+    """A candidate's turn at running. A Dask candidate's cluster is up during its turns only
+    (idle, it would take CPU from the other candidates' runs), and its workers are warmed up by
+    an untimed start run before the timed ones."""
+    if not candidate.on_dask:
+        yield
+        return
+    with executors.local_cluster(2) as cluster:
+        candidate.scheduler = cluster.scheduler_address
+        try:
+            run_candidate(candidate, only(candidate.start_run(students)))  # warm-up, untimed
+            yield
+        finally:
+            candidate.scheduler = None
 
 
 def check_full_marks(course: Course, assignment: str, students: list[str], label: str) -> None:
@@ -354,51 +381,51 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
         one_core = {min(os.sched_getaffinity(0))}
         specs = [("plain nbgrader (default preprocessors, no sandbox)",
-                  [python, "-m", "nbgrader", "autograde", assignment, "--force"], 1, None),
-                 ("ours --jobs 1 (sandbox on)", [*ours, "--jobs", "1"], 1, None),
-                 ("ours --jobs 2 (sandbox on)", [*ours, "--jobs", "2"], 2, None),
-                 ("ours on Dask, 2 workers (sandbox on)", ours, 2, None),
-                 ("ours --jobs 1 on one core (sandbox on)", [*ours, "--jobs", "1"], 1, one_core)]
+                  [python, "-m", "nbgrader", "autograde", assignment, "--force"], 1, None, False),
+                 ("ours --jobs 1 (sandbox on)", [*ours, "--jobs", "1"], 1, None, False),
+                 ("ours --jobs 2 (sandbox on)", [*ours, "--jobs", "2"], 2, None, False),
+                 ("ours on Dask, 2 workers (sandbox on)", ours, 2, None, True),
+                 ("ours --jobs 1 on one core (sandbox on)", [*ours, "--jobs", "1"], 1, one_core,
+                  False)]
         print(f"building {len(specs)} course folders with {count} submissions each ...",
               flush=True)
         candidates = []
-        for index, (label, command, workers, cores) in enumerate(specs):
+        for index, (label, command, workers, cores, on_dask) in enumerate(specs):
             course = make_course(Path(scratch) / f"course{index}", [assignment])
             if index == 0:
                 (course.root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
                 course = Course(course.root)  # re-read the configuration
             for student in students:
                 submit(course, assignment, Student(student))
-            candidates.append(Candidate(label, course, command, workers, cores))
+            candidates.append(Candidate(label, course, command, workers, cores, on_dask))
 
-        print("starting a 2-worker Dask LocalCluster ...", flush=True)
-        with executors.local_cluster(2) as cluster:
-            dask = candidates[3]
-            dask.command = [*dask.command, "--scheduler", cluster.scheduler_address]
-            print("warm-up: each candidate's start run (untimed) ...", flush=True)
-            for candidate in candidates:
-                run_candidate(candidate, only(candidate.start_run(students)))
+        print("warm-up: each candidate's start run (untimed) ...", flush=True)
+        for candidate in candidates:
+            with turn(candidate, students):  # a Dask turn warms its own cluster up
+                if not candidate.on_dask:
+                    run_candidate(candidate, only(candidate.start_run(students)))
 
-            load_before = load_line()
-            machine = []
-            for round_index in range(arguments.rounds):
-                machine.append(machine_two_core_efficiency())
-                print(f"  round {round_index + 1}: the machine itself, one core to two: "
-                      f"{machine[-1]:.0%}", flush=True)
-                order = candidates if round_index % 2 == 0 else candidates[::-1]
-                for candidate in order:
+        load_before = load_line()
+        machine = []
+        for round_index in range(arguments.rounds):
+            machine.append(machine_two_core_efficiency())
+            print(f"  round {round_index + 1}: the machine itself, one core to two: "
+                  f"{machine[-1]:.0%}", flush=True)
+            order = candidates if round_index % 2 == 0 else candidates[::-1]
+            for candidate in order:
+                with turn(candidate, students):
                     first = candidate.start_run(students)
                     start, _ = run_candidate(candidate, only(first))
                     check_full_marks(candidate.course, assignment, first, candidate.label)
                     candidate.start_seconds.append(start)
                     wall, cpu = run_candidate(candidate, [])
-                    check_full_marks(candidate.course, assignment, students, candidate.label)
-                    candidate.seconds.append(wall)
-                    candidate.cpu_seconds.append(cpu)
-                    print(f"  round {round_index + 1}: {candidate.label}: {wall:.1f} s "
-                          f"({wall / count:.2f} s/nb, {cpu / count:.2f} CPU s/nb; start run "
-                          f"{start:.1f} s), load {os.getloadavg()[0]:.2f}", flush=True)
-            load_after = load_line()
+                check_full_marks(candidate.course, assignment, students, candidate.label)
+                candidate.seconds.append(wall)
+                candidate.cpu_seconds.append(cpu)
+                print(f"  round {round_index + 1}: {candidate.label}: {wall:.1f} s "
+                      f"({wall / count:.2f} s/nb, {cpu / count:.2f} CPU s/nb; start run "
+                      f"{start:.1f} s), load {os.getloadavg()[0]:.2f}", flush=True)
+        load_after = load_line()
 
         print(f"breaking one submission down ({arguments.repeats} repeats per step) ...",
               flush=True)
