@@ -1,26 +1,6 @@
-"""``python -m softmax_grading``: the instructor's flow, a thin shell over nbgrader's Python API.
+"""The steps of ``python -m softmax_grading``, a thin shell over nbgrader's Python API.
 
-Run it from the course folder (the one with ``nbgrader_config.py``)::
-
-    python -m softmax_grading release                  # solutions/ -> exercises/
-    python -m softmax_grading due ch01_definition 2026-12-04T23:59+01:00
-    python -m softmax_grading collect ch01_definition --zip lms_download.zip
-    python -m softmax_grading grade ch01_definition    # autograde, feedback, CSV, report
-    python -m softmax_grading written-export ch01_definition   # mark, then written-import
-    python -m softmax_grading export ch01_definition --canvas canvas.csv
-    python -m softmax_grading similarity ch01_definition
-
-Every step but ``release`` registers the assignment in the gradebook on first
-use (a fresh clone has an empty one).
-
-``grade`` runs every submission's code in a sandbox (bubblewrap), several at a
-time (``--jobs``, default: the usable cores) or on a Dask cluster
-(``--scheduler tcp://host:8786`` or a scheduler file). Running it again skips
-submissions already graded and unchanged (``--force`` regrades them); manual
-grades are kept either way. Every run leaves the gradebook, the grades CSV and
-``reports/<assignment>/report.{txt,json}`` complete, and names each submission
-that could not be graded, was flagged, timed out, or whose feedback was
-withheld.
+The command line itself (usage, options, their checks) is :mod:`softmax_grading.arguments`.
 """
 
 from __future__ import annotations
@@ -33,6 +13,7 @@ from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
+from softmax_grading import arguments as arguments_module
 from softmax_grading import (
     autograde,
     canvas,
@@ -117,7 +98,8 @@ def export(course: Course, assignment: str, destination: Path,
     print(f"grades written to {destination}", flush=True)
 
 
-def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.AutogradeRun:
+def run_autograde(course: Course, arguments: argparse.Namespace,
+                  workers: executors.LocalWorkers | None = None) -> autograde.AutogradeRun:
     sandboxed = course.sandbox().enabled and not arguments.no_sandbox
     # On a cluster the workers start the sandboxes: each is checked before grading starts
     # (executors.WorkersNotReady names the workers that cannot).
@@ -132,7 +114,7 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
         run = autograde.autograde(course, arguments.assignment,
                                   students=arguments.student or None, sandboxed=sandboxed,
                                   force=arguments.force, jobs=arguments.jobs,
-                                  scheduler=arguments.scheduler)
+                                  scheduler=arguments.scheduler, workers=workers)
     except executors.WorkersNotReady as error:
         raise SystemExit(str(error)) from None
     for student, reason in run.not_graded.items():
@@ -142,98 +124,24 @@ def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.Au
     return run
 
 
-def _assignment_steps() -> dict[str, str]:
-    return {
-        "collect": "add an LMS download (zip) to submitted/; the newest submission wins",
-        "due": "show, set or clear the assignment's due date (for the late policy)",
-        "autograde": "grade every submission in a sandbox and write the report",
-        "grade": "autograde, feedback, grades CSV and report in one go",
-        "feedback": "write feedback pages without test code",
-        "export": "write the assignment's grades CSV, and a file for Canvas's gradebook",
-        "written-export": "write the written answers to one file graders can mark",
-        "written-import": "read marks and comments from that file into the gradebook",
-        "similarity": "list the pairs of students whose code is most alike, part by part",
-    }
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m softmax_grading", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="course folder with nbgrader_config.py (default: here)")
-    steps = parser.add_subparsers(dest="step", required=True)
-    step = steps.add_parser("release", help="generate exercises/ from solutions/")
-    step.add_argument("assignments", nargs="*")
-    parsers = {name: steps.add_parser(name, help=text)
-               for name, text in _assignment_steps().items()}
-    for step in parsers.values():
-        step.add_argument("assignment")
-    parsers["collect"].add_argument("--zip", type=Path, required=True,
-                                    help="the LMS's 'download all submissions' zip")
-    parsers["collect"].add_argument(
-        "--times", type=Path, default=None,
-        help="CSV of submission times: user_id (or student_id) and submitted_at (ISO 8601), "
-             "e.g. from Canvas's Submissions API")
-    due = parsers["due"].add_mutually_exclusive_group()
-    due.add_argument("date", nargs="?", help="e.g. 2026-12-04T23:59+01:00 (a time zone is "
-                                             "required)")
-    due.add_argument("--clear", action="store_true", help="remove the due date")
-    for name in ("autograde", "grade"):
-        step = parsers[name]
-        step.add_argument("--jobs", type=int, default=None,
-                          help="submissions graded at once on this machine, and processes "
-                               "rendering a large class's feedback pages (default: the usable "
-                               "cores)")
-        step.add_argument("--scheduler", default=None,
-                          help="a Dask scheduler address (tcp://host:8786) or scheduler file")
-        step.add_argument("--student", action="append",
-                          help="grade only this student (repeatable)")
-        step.add_argument("--force", action="store_true",
-                          help="regrade submissions already graded and unchanged")
-        step.add_argument("--no-sandbox", action="store_true",
-                          help="run student code WITHOUT isolation (trusted submissions only)")
-    for name in ("grade", "export"):
-        parsers[name].add_argument("--to", type=Path, default=None,
-                                   help="the grades CSV (default: grades/<assignment>.csv)")
-    export_step = parsers["export"]
-    export_step.add_argument("--canvas", type=Path, default=None,
-                             help="also write this file for Canvas's gradebook import")
-    export_step.add_argument("--canvas-column", default=None,
-                             help="the Canvas assignment column, e.g. 'Exercise 1 (123456)' "
-                                  "(default: the assignment id, a new Canvas assignment)")
-    export_step.add_argument("--roster", type=Path, default=None,
-                             help="Canvas's gradebook export: names, SIS ids and sections")
-    parsers["written-export"].add_argument(
-        "--to", type=Path, default=None,
-        help="the file to write (default: marking/<assignment>.yaml)")
-    parsers["written-export"].add_argument(
-        "--pending", action="store_true", help="only answers that still need a mark")
-    parsers["written-import"].add_argument("marks", type=Path, help="the marked file")
-    parsers["similarity"].add_argument("--top", type=int, default=20,
-                                       help="pairs to print (all go to the CSV)")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line `argv` (default: this process's) here."""
+    return run(arguments_module.parse(argv))
+
+
+def run(arguments: argparse.Namespace, workers: executors.LocalWorkers | None = None) -> int:
+    """Run the step `arguments` name; ``grade`` and ``autograde`` grade on `workers` if given
+    (started ahead by ``python -m softmax_grading``)."""
     with nbgrader_set_up_once():
-        return _run(argv)
+        return _run(arguments, workers)
 
 
-def _run(argv: list[str] | None) -> int:
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
-    if getattr(arguments, "jobs", None) is not None and arguments.scheduler:
-        parser.error("--jobs and --scheduler exclude each other: the cluster sets the workers")
-    if getattr(arguments, "jobs", None) is not None and arguments.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    if (arguments.step == "export" and arguments.canvas is None
-            and (arguments.canvas_column or arguments.roster)):
-        parser.error("--canvas-column and --roster go with --canvas FILE")
-
+def _run(arguments: argparse.Namespace, workers: executors.LocalWorkers | None) -> int:
     course = Course(arguments.course.resolve())
     if not (course.root / CONFIG_FILE).exists():
-        parser.error(f"{course.root} has no {CONFIG_FILE}: run this from the course folder "
-                     "or give --course")
+        arguments_module.build_parser().error(
+            f"{course.root} has no {CONFIG_FILE}: run this from the course folder or give "
+            "--course")
     if arguments.step == "release":
         for assignment in arguments.assignments:
             registration.check_exists(course, assignment)
@@ -285,7 +193,7 @@ def _run(argv: list[str] | None) -> int:
         print(similarity.as_table(pairs, arguments.top))
         print(f"all {len(pairs)} pair(s) with any overlap written to {path}")
     else:
-        run = run_autograde(course, arguments)
+        run = run_autograde(course, arguments, workers)
         pages = None
         if arguments.step == "grade":
             pages = feedback.generate(course, assignment,

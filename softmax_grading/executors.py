@@ -63,6 +63,7 @@ is fine as it is).
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import multiprocessing
 import os
@@ -79,7 +80,7 @@ from softmax_grading.one_thread import use_one_blas_thread
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
-__all__ = ["WorkerCrashed", "default_jobs", "local_cluster", "run_all"]
+__all__ = ["LocalWorkers", "WorkerCrashed", "default_jobs", "local_cluster", "run_all"]
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -127,6 +128,7 @@ def run_all(
     scheduler: str | None = None,
     crash_retries: int = DEFAULT_CRASH_RETRIES,
     worker_check: Callable[[], object] | None = None,
+    workers: LocalWorkers | None = None,
 ) -> None:
     """Call ``function(item)`` for every item concurrently; hand each outcome to a callback.
 
@@ -144,6 +146,8 @@ def run_all(
     ``jobs`` is then not allowed (the cluster's workers set the concurrency).
     ``crash_retries``: local pool only, how many times an item whose worker process died is
     run again on a fresh worker before it is reported as :class:`WorkerCrashed`.
+    ``workers``: local worker processes started ahead (:class:`LocalWorkers`), which become
+    the run's lanes (``jobs`` is then their number, and ``scheduler`` not allowed).
     ``worker_check``: Dask only, a picklable function run once on every worker the scheduler
     knows before any item is sent; if it raises on any worker, :class:`WorkersNotReady` is raised
     naming each such worker and its error, and nothing runs (so a worker without bubblewrap
@@ -157,6 +161,12 @@ def run_all(
     """
     if crash_retries < 0:
         raise ValueError(f"crash_retries must be >= 0, not {crash_retries}")
+    if workers is not None:
+        if scheduler is not None:
+            raise ValueError("workers are local processes: not with a Dask scheduler")
+        if jobs not in (None, workers.count):
+            raise ValueError(f"jobs={jobs}, but {workers.count} workers were started")
+        jobs = workers.count
     if scheduler is not None:
         if jobs is not None:
             raise ValueError(
@@ -171,8 +181,10 @@ def run_all(
         jobs = default_jobs()
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, not {jobs}")
-    # A lane's worker process starts with the lane's first item: never more than the items.
-    _run_locally(function, iter(items), jobs, crash_retries, on_result, on_failure)
+    # Without started workers, a lane's worker process starts with the lane's first item:
+    # never more than the items.
+    lanes = workers.take() if workers is not None else [None] * jobs
+    _run_locally(function, iter(items), lanes, crash_retries, on_result, on_failure)
 
 
 def _unless_empty(items: Iterable[Item]) -> Iterator[Item] | None:
@@ -193,6 +205,47 @@ def _new_pool() -> ProcessPoolExecutor:
                                initializer=use_one_blas_thread)
 
 
+def _call_by_name(module: str, name: str) -> None:
+    getattr(importlib.import_module(module), name)()
+
+
+class LocalWorkers:
+    """The ``jobs`` local workers of a :func:`run_all` to come, ``ahead`` of them started now.
+
+    Each of those starts at once and calls ``warm_up`` (a module and a function name: the
+    caller need not import it), so a command can start workers before its own slow imports and
+    let them do their first-time work meanwhile on the other cores; the rest start with their
+    first item, as in any run. A warm-up that fails is not reported here: the first item that
+    needs what it prepares fails with the same error. Use it as a context manager; workers no
+    run took are stopped at its end.
+    """
+
+    def __init__(self, jobs: int, warm_up: tuple[str, str], ahead: int) -> None:
+        if not 1 <= ahead <= jobs:
+            raise ValueError(f"need 1 <= ahead <= jobs, not ahead={ahead}, jobs={jobs}")
+        self.count = jobs
+        self._pools: list[ProcessPoolExecutor | None] | None = (
+            [_new_pool() for _ in range(ahead)] + [None] * (jobs - ahead))
+        for pool in self._pools[:ahead]:
+            pool.submit(_call_by_name, *warm_up)  # a pool starts its process with its first task
+
+    def take(self) -> list[ProcessPoolExecutor | None]:
+        """The pools, for one run, which shuts them down."""
+        if self._pools is None:
+            raise RuntimeError("these workers were taken by an earlier run")
+        pools, self._pools = self._pools, None
+        return pools
+
+    def __enter__(self) -> LocalWorkers:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pools is not None:
+            for pool in self.take():
+                if pool is not None:
+                    _terminate(pool)
+
+
 def _terminate(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now, killing the item it is running (used when the run is abandoned)."""
     terminate_workers = getattr(pool, "terminate_workers", None)  # Python >= 3.14
@@ -211,14 +264,15 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 def _run_locally(
     function: Callable[[Item], Result],
     source: Iterator[Item],
-    jobs: int,
+    lanes: list[ProcessPoolExecutor | None],
     crash_retries: int,
     on_result: Callable[[Item, Result], object],
     on_failure: Callable[[Item, BaseException], object],
 ) -> None:
-    # One single-process pool per worker slot ("lane"): a dying worker breaks only its own pool,
-    # so the item to blame is known and the other lanes keep running.
-    lanes: list[ProcessPoolExecutor | None] = [None] * jobs
+    # One single-process pool per worker slot ("lane"; None until its worker starts): a dying
+    # worker breaks only its own pool, so the item to blame is known and the other lanes keep
+    # running.
+    jobs = len(lanes)
     idle = list(range(jobs - 1, -1, -1))  # lane 0 is taken first
     items: list[Item | None] = []  # every item read so far, by index (None once reported)
     crashes: list[int] = []

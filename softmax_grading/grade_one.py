@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from softmax_grading.checker import Checker, Finding, MalformedReply, strings
 from softmax_grading.output_notes import CUT_NOTE
 from softmax_grading.roles import TEST, TRUSTED
-from softmax_grading.runtime import MAX_OUTPUT_BYTES_PER_CELL
+from softmax_grading.runtime import MAX_OUTPUT_BYTES_PER_CELL, precomputed_fingerprints
 from softmax_grading.session import Session, StudentProcessLost
 
 
@@ -72,6 +72,13 @@ class GradingResult:
 def cell_label(index: int, cell: dict) -> str:
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
+def warm_up() -> None:
+    """A worker's first-time work, done before its first submission when it is started ahead
+    (``executors.LocalWorkers``): importing this module, and fingerprinting the functions a
+    student may not delegate to (0.2 s, once per worker)."""
+    precomputed_fingerprints()
 
 
 def grade_submission(job: GradingJob) -> GradingResult:

@@ -26,7 +26,13 @@ from pathlib import Path
 import pytest
 from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 
-from softmax_grading.executors import WorkerCrashed, WorkersNotReady, local_cluster, run_all
+from softmax_grading.executors import (
+    LocalWorkers,
+    WorkerCrashed,
+    WorkersNotReady,
+    local_cluster,
+    run_all,
+)
 from softmax_grading.one_thread import ONE_BLAS_THREAD
 from softmax_grading.progress import Progress
 
@@ -96,6 +102,17 @@ def note_start(job: tuple[int, str]) -> int:
     x, folder = job
     Path(folder, f"started-{x}").touch()
     return x
+
+
+WARMED_UP: list[int] = []  # in a worker process: its pid, once warm_up_here has run there
+
+
+def warm_up_here() -> None:
+    WARMED_UP.append(os.getpid())
+
+
+def warmed_up_and_pid(x: int) -> tuple[bool, int]:
+    return os.getpid() in WARMED_UP, os.getpid()
 
 
 def refuse_on(name: str, dask_worker=None) -> None:
@@ -253,6 +270,39 @@ def test_local_items_are_read_as_the_workers_need_them(tmp_path, jobs):
                               jobs=jobs)
     assert seen == [True]
     assert sorted(x for x, _ in outcome.results) == [0, 1, 2, 3] and not outcome.failures
+
+
+def test_workers_started_ahead_warm_up_first_and_become_the_runs_lanes():
+    warm_up = ("test_executors", "warm_up_here")
+    with LocalWorkers(2, warm_up, ahead=1) as workers:
+        started = workers._pools[0]._processes  # the one started ahead is running already
+        assert len(started) == 1 and workers._pools[1] is None
+        outcome = Collector().run(warmed_up_and_pid, range(6), workers=workers)
+    assert sorted(outcome.results) == list(range(6)) and not outcome.failures
+    pids = {pid for _, pid in outcome.results.values()}
+    warmed = {pid for warmed, pid in outcome.results.values() if warmed}
+    assert warmed == set(started) and len(pids) == 2  # the other lane started with its item
+    assert not multiprocessing.active_children()
+
+
+def test_workers_no_run_took_are_stopped_and_a_run_takes_them_once():
+    warm_up = ("test_executors", "warm_up_here")
+    with LocalWorkers(2, warm_up, ahead=2):
+        pass
+    assert not multiprocessing.active_children()
+    with LocalWorkers(1, warm_up, ahead=1) as workers:
+        with pytest.raises(ValueError, match="jobs=2"):
+            run_all(square, [1], jobs=2, workers=workers, on_result=print, on_failure=print)
+        with pytest.raises(ValueError, match="Dask"):
+            run_all(square, [1], scheduler="tcp://127.0.0.1:1", workers=workers,
+                    on_result=print, on_failure=print)
+        run_all(square, [], workers=workers, on_result=print, on_failure=print)
+        with pytest.raises(RuntimeError, match="taken"):
+            run_all(square, [1], workers=workers, on_result=print, on_failure=print)
+    assert not multiprocessing.active_children()
+    for ahead in (0, 3):
+        with pytest.raises(ValueError, match="ahead"):
+            LocalWorkers(2, warm_up, ahead=ahead)
 
 
 def test_local_callback_error_stops_the_run_and_its_workers():

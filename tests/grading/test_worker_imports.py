@@ -20,6 +20,17 @@ def test_importing_the_worker_function_does_not_import_nbgrader() -> None:
     assert result.stdout.strip() == "[]", result.stdout
 
 
+def test_what_the_command_reads_before_starting_its_workers_does_not_import_nbgrader() -> None:
+    # `python -m softmax_grading` parses its arguments and starts its local workers with these
+    # two modules, and imports nbgrader (a second of one core) while the workers start.
+    probe = ("import sys, softmax_grading.arguments, softmax_grading.executors\n"
+             "print(sorted({name.split('.')[0] for name in sys.modules}\n"
+             "             & {'nbgrader', 'nbconvert', 'sqlalchemy', 'numpy'}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
 def test_a_grading_command_imports_neither_setuptools_nor_rfc3987_syntax() -> None:
     probe = ("import sys, softmax_grading.cli\n"
              "print(sorted(name for name in sys.modules if name.split('.')[0] in "
