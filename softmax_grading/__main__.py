@@ -13,15 +13,20 @@ import sys
 from softmax_grading import arguments as command_line
 from softmax_grading.executors import LocalWorkers, default_jobs
 
+# What a worker started ahead does first, by name: importing it here would cost this process the
+# very imports the worker does meanwhile.
+WORKER_WARM_UP = ("softmax_grading.grade_one", "warm_up")
+
 
 def _workers_started_ahead(arguments: argparse.Namespace) -> contextlib.AbstractContextManager:
     if not command_line.grades_here(arguments):
         return contextlib.nullcontext()
-    jobs = arguments.jobs or default_jobs()
-    ahead = min(jobs, default_jobs() - 1)  # one core for this process
+    cores = default_jobs()
+    jobs = arguments.jobs or cores
+    ahead = min(jobs, cores - 1)  # one core for this process
     if ahead < 1:
         return contextlib.nullcontext()
-    return LocalWorkers(jobs, command_line.WORKER_WARM_UP, ahead)
+    return LocalWorkers(jobs, WORKER_WARM_UP, ahead)
 
 
 arguments = command_line.parse()

@@ -32,8 +32,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-#: What a local grading worker does first (``softmax_grading.grade_one.warm_up``).
-WORKER_WARM_UP = ("softmax_grading.grade_one", "warm_up")
+#: The steps that grade submissions (and take --jobs, --scheduler, --student, --force).
+GRADING_STEPS = ("autograde", "grade")
 
 
 def _assignment_steps() -> dict[str, str]:
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("date", nargs="?", help="e.g. 2026-12-04T23:59+01:00 (a time zone is "
                                              "required)")
     due.add_argument("--clear", action="store_true", help="remove the due date")
-    for name in ("autograde", "grade"):
+    for name in GRADING_STEPS:
         step = parsers[name]
         step.add_argument("--jobs", type=int, default=None,
                           help="submissions graded at once on this machine, and processes "
@@ -124,4 +124,4 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def grades_here(arguments: argparse.Namespace) -> bool:
     """Whether the command grades submissions on this machine's worker processes."""
-    return arguments.step in ("autograde", "grade") and not arguments.scheduler
+    return arguments.step in GRADING_STEPS and not arguments.scheduler
