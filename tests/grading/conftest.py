@@ -1,24 +1,75 @@
-"""One released course per test run, shared by every grading test that needs one.
+"""One released course per test run, copied for every grading test that needs one.
 
-Releasing creates the gradebook (nbgrader runs its migrations) and generates
-every assignment, which is the slow part of building a course; the tests then
-add their own students, with names that never collide, and grade them.
+Releasing creates the gradebook (nbgrader runs ``alembic heads`` in a subprocess) and generates
+every assignment, which is the slow part of building a course: about 30 s of CPU. It is done
+once per test run, by the first xdist worker that needs it, and never written to afterwards;
+each worker, and each test that needs a course of its own, grades in a copy, adding students
+whose names never collide.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import nbgrader.api
 import pytest
+from filelock import FileLock
 from synthetic import ASSIGNMENTS, TEST_LIMITS, make_course
+
+from softmax_grading.layout import Course
+
+# Written last into the shared release: a worker that finds it knows the release is whole.
+RELEASE_DONE = ".released"
 
 
 @pytest.fixture(scope="session")
-def released_course(tmp_path_factory):
-    course = make_course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+def pristine_release(tmp_path_factory, worker_id, grading_env) -> Path:
+    """The course folder as ``release`` leaves it, for this test run. Copy it; never write to it.
+
+    Under xdist every worker's temporary folder sits in one folder per run: the first worker to
+    take the lock releases there, and the others wait for it and use the same release.
+    """
+    if worker_id == "master":
+        return _release(tmp_path_factory.mktemp("release") / "course", grading_env)
+    shared = tmp_path_factory.getbasetemp().parent / "pristine-release"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / RELEASE_DONE).exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a worker that failed half way
+            _release(shared, grading_env)
+            (shared / RELEASE_DONE).touch()
+    return shared
+
+
+def _release(directory: Path, grading_env: dict) -> Path:
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = grading_env["PATH"]  # nbgrader runs `alembic` for a new gradebook
+    try:
+        make_course(directory, ASSIGNMENTS)
+    finally:
+        os.environ["PATH"] = saved_path
+    return directory
+
+
+@pytest.fixture(scope="session")
+def copy_of_release(pristine_release):
+    """``copy_of_release(directory)``: a course of its own at `directory` (a new folder), with
+    the release, its configuration and its gradebook, and no students."""
+
+    def copy(directory: Path) -> Course:
+        shutil.copytree(pristine_release, directory,
+                        ignore=shutil.ignore_patterns(RELEASE_DONE))
+        return Course(directory)
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def released_course(copy_of_release, tmp_path_factory) -> Course:
+    """This worker's copy of the release, with short sandbox limits; tests add students to it."""
+    course = copy_of_release(tmp_path_factory.mktemp("course") / "course")
     with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
         config.write(TEST_LIMITS)
     return course
@@ -37,6 +88,7 @@ def alembic_head() -> str:
 
 @pytest.fixture()
 def alembic_head_asked_once(monkeypatch, alembic_head):
-    """Every new gradebook asks ``alembic heads`` in a subprocess (1 to 2 s) for a version that is
-    the same for one nbgrader: tests that make many databases ask it once."""
+    """Every new gradebook asks ``alembic heads`` in a subprocess (about 5 s of CPU: it imports
+    nbgrader) for a version that is the same for one nbgrader: tests that make many databases
+    ask it once."""
     monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: alembic_head)
