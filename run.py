@@ -209,10 +209,7 @@ def print_book_pdf(output=None) -> None:
     say(f"printed the book in {time.perf_counter() - started:.0f} s: {BOOK_PDF}")
 
 
-# Three test processes for two cores: a test often waits (for a sandboxed submission that sleeps,
-# a subprocess, a browser, the book being built) and leaves its core idle, which a third process
-# then uses. From fresh clones an hour apart: the whole suite in 660 s with three, 750 s with two.
-PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "3", "--dist", "loadfile"]
+PYTEST = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]
 # Where `test` writes the book build's output while the tests run beside it, and its outcome,
 # which the tests that read the built book wait for (tests/conftest.py's built_html).
 BOOK_BUILD_LOG = ROOT / "_build" / "book-build.log"
