@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,13 @@ def test_exercises_contain_no_solutions_or_hidden_tests():
         if path.is_file():
             found += leaks.find_leaks(path, leaks.readable_text(path), secrets)
     assert found == []
+
+
+def test_the_gradebook_revision_the_tests_use_is_the_one_nbgrader_stamps(released_course,
+                                                                         alembic_head):
+    """The release's gradebook was stamped by nbgrader itself (``alembic heads``, in a
+    subprocess); the tests that make many gradebooks use conftest's in-process reading."""
+    with contextlib.closing(sqlite3.connect(released_course.root / "gradebook.db")) as database:
+        (stamped,) = database.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert stamped == alembic_head
+
