@@ -29,13 +29,13 @@ RELEASE_DONE = ".released"
 
 
 @pytest.fixture(scope="session")
-def pristine_release(tmp_path_factory, worker_id, grading_env) -> Path:
+def pristine_release(tmp_path_factory, grading_env) -> Path:
     """The course folder as ``release`` leaves it, for this test run. Copy it; never write to it.
 
     Under xdist every worker's temporary folder sits in one folder per run: the first worker to
     take the lock releases there, and the others wait for it and use the same release.
     """
-    if worker_id == "master":
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nobody to share with
         return _release(tmp_path_factory.mktemp("release") / "course", grading_env)
     shared = tmp_path_factory.getbasetemp().parent / "pristine-release"
     with FileLock(f"{shared}.lock"):

@@ -72,4 +72,3 @@ def test_the_gradebook_revision_the_tests_use_is_the_one_nbgrader_stamps(release
     with contextlib.closing(sqlite3.connect(released_course.root / "gradebook.db")) as database:
         (stamped,) = database.execute("SELECT version_num FROM alembic_version").fetchone()
     assert stamped == alembic_head
-
