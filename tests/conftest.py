@@ -252,8 +252,9 @@ def browser() -> Iterator[object]:
     """One headless Chromium for the whole session.
 
     ``launch`` starts Chromium on a new, empty user data directory that Playwright creates and
-    removes itself, and each page gets its own browser context, so no state (cookies, the
-    stored light/dark choice) carries over from one test to the next.
+    removes itself. The browser tests' tabs (``tests/browser/page_visit.py``) go from page to
+    page, and clear what a test may leave behind (storage, cookies, the stored light/dark
+    choice, emulated media) before the next test uses the tab.
     """
     if not CHROMIUM.is_file():
         pytest.fail(

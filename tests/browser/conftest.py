@@ -1,9 +1,10 @@
 """Fixtures for the browser tests: the built book served locally and read in headless Chromium.
 
 The tests read ``_build/html`` as it is; they never build the book. Each TOC page is loaded once
-(``load_page``) and what a reader's browser saw is kept in a :class:`PageVisit`: console errors,
-failed or refused requests, images, the visible text of the article, the links. The test modules
-then assert on those visits, so ~20 pages cost ~20 page loads however many checks there are.
+(``load_page``), one after another in one tab (:class:`Tab`), and what a reader's browser saw is
+kept in a :class:`PageVisit`: console errors, failed or refused requests, images, the visible
+text of the article, the links. The test modules then assert on those visits, so ~20 pages cost
+~20 page loads however many checks there are.
 """
 
 from __future__ import annotations
@@ -13,35 +14,16 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from page_visit import LAYOUT_WIDTHS, VIEWPORT, PageVisit
+from page_visit import LAYOUT_WIDTHS, VIEWPORT, PageVisit, Tab
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOC_PATH = REPO_ROOT / "_toc.yml"
 CONFIG_PATH = REPO_ROOT / "_config.yml"
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored
-# A page has finished when MathJax has typeset it, its images have loaded and the network has
-# been quiet for 0.5 s (MathJax fetches fonts and TeX packages lazily, after its first pass).
-# A page takes 1-2 s; the limit is generous because CI shares two cores with other jobs.
-PAGE_TIMEOUT_MS = 60_000
-WAIT_FOR_MATHJAX = """async () => {
-  const mj = window.MathJax;
-  if (mj && mj.startup && mj.startup.promise) { await mj.startup.promise; }
-}"""
-# Lazy images below the fold would never load in a headless viewport: load them all, so that
-# naturalWidth tells a broken image from one that was simply not scrolled to.
-WAIT_FOR_IMAGES = """async () => {
-  await Promise.all(Array.from(document.images).map(img => {
-    img.loading = 'eager';
-    if (img.complete) { return null; }
-    return new Promise(done => { img.addEventListener('load', done);
-                                 img.addEventListener('error', done); });
-  }));
-}"""
 
 
 def toc_docnames() -> list[str]:
@@ -116,42 +98,6 @@ def base_url(built_html: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-# Collected in the page after load. Maths counts as typeset when every Sphinx maths element
-# holds an mjx-container; the visible text excludes code, where LaTeX source may be shown.
-COLLECT_PAGE = r"""() => {
-  const article = document.querySelector('main article') || document.querySelector('article')
-                  || document.body;
-  const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight')
-       .forEach(node => node.remove());
-  const maths = Array.from(document.querySelectorAll('.math'));
-  return {
-    images: Array.from(document.images).map(img => ({
-      src: img.currentSrc || img.src,
-      alt: (img.getAttribute('alt') || '').trim(),
-      complete: img.complete,
-      naturalWidth: img.naturalWidth,
-      inArticle: article.contains(img),
-    })),
-    articleText: clone.textContent,
-    mathElements: maths.length,
-    untypesetMath: maths.filter(m => !m.querySelector('mjx-container'))
-                        .map(m => m.textContent.trim().slice(0, 80)),
-    // Errors: MathJax's error boxes, and macros it did not know, which its noundefined
-    // package shows as red "\name" text (found in the assistive MathML it adds to every formula).
-    mathErrors: Array.from(document.querySelectorAll('mjx-merror'))
-                     .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80))
-                     .concat(Array.from(document.querySelectorAll('mjx-assistive-mml mtext'))
-                     .filter(t => t.textContent.startsWith('\\'))
-                     .map(t => `undefined macro ${t.textContent}`)),
-    mjxContainers: document.querySelectorAll('mjx-container').length,
-    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
-    ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.name),
-    theme: document.documentElement.dataset.theme || '',
-  };
-}"""
-
-
 # For each display equation and each code box: its size, whether it scrolls and is cued, and
 # whether anything is clipped where nobody can scroll to it.
 MEASURE_LAYOUT = r"""() => {
@@ -209,107 +155,72 @@ MEASURE_LAYOUT = r"""() => {
 SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
-def open_page(
-    browser: object, url: str, *, theme: str | None = None, viewport: dict | None = None
-) -> tuple[object, object, PageVisit]:
-    """Open ``url`` in a new context and page, recording problems; returns (context, page, visit).
-
-    Requests to any host other than the local server are refused and recorded: the book must
-    display without the network. ``theme`` ("light" or "dark") is stored the way the theme's own
-    switcher stores it, before any page script runs. ``viewport`` defaults to :data:`VIEWPORT`.
-    """
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-    context = browser.new_context(viewport=viewport or VIEWPORT, service_workers="block")
-    visit = PageVisit(url=url)
-
-    def guard(route: object) -> None:
-        request_url = route.request.url
-        if request_url.startswith(origin) or request_url.startswith("data:"):
-            route.continue_()
-        else:
-            visit.offsite_requests.append(request_url)
-            route.abort()
-
-    context.route("**/*", guard)
-    if theme is not None:
-        context.add_init_script(
-            f"localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}');"
-        )
-    page = context.new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-
-    def on_console(message: object) -> None:
-        if message.type == "error":
-            visit.console_errors.append(message.text)
-
-    def on_request_failed(request: object) -> None:
-        if request.url not in visit.offsite_requests:  # already reported as off-site
-            visit.failed_requests.append(f"{request.url} ({request.failure})")
-
-    def on_response(response: object) -> None:
-        if response.status >= 400:
-            visit.failed_requests.append(f"{response.url} (HTTP {response.status})")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: visit.page_errors.append(str(error)))
-    page.on("requestfailed", on_request_failed)
-    page.on("response", on_response)
-    page.goto(url, wait_until="load")
-    page.evaluate(WAIT_FOR_MATHJAX)
-    page.evaluate(WAIT_FOR_IMAGES)
-    page.wait_for_load_state("networkidle")
-    collected = page.evaluate(COLLECT_PAGE)
-    visit.images = collected["images"]
-    visit.article_text = collected["articleText"]
-    visit.math_elements = collected["mathElements"]
-    visit.untypeset_math = collected["untypesetMath"]
-    visit.math_errors = collected["mathErrors"]
-    visit.mjx_containers = collected["mjxContainers"]
-    visit.links = collected["links"]
-    visit.element_ids = set(collected["ids"])
-    visit.html_theme = collected["theme"]
-    return context, page, visit
-
-
 @pytest.fixture(scope="session")
 def load_page(browser: object, base_url: str) -> Iterator[Callable[[str], PageVisit]]:
     """``load_page(docname)`` visits a built page once per session and returns its PageVisit,
-    its layout measured at every width of ``LAYOUT_WIDTHS``."""
+    its layout measured at every width of ``LAYOUT_WIDTHS``. The pages are visited in one tab,
+    one after another, as a reader follows the book."""
     visits: dict[str, PageVisit] = {}
+    tab = Tab(browser)
 
     def load(docname: str) -> PageVisit:
         if docname not in visits:
-            context, page, visit = open_page(browser, f"{base_url}{docname}.html")
-            try:
-                # A page load with MathJax is most of the time, so the page is resized rather
-                # than loaded again, as a browser's responsive mode does: the layout is CSS
-                # alone (MathJax 3 never re-breaks lines) and the scroll cues follow resizes.
-                for width, viewport in LAYOUT_WIDTHS.items():
-                    page.set_viewport_size(viewport)
-                    page.evaluate(SETTLED)
-                    visit.layout[width] = page.evaluate(MEASURE_LAYOUT)
-            finally:
-                context.close()
+            tab.page.set_viewport_size(VIEWPORT)  # the last page was left at the last width
+            visit = tab.open(f"{base_url}{docname}.html")
+            # A page load with MathJax is most of the time, so the page is resized rather
+            # than loaded again, as a browser's responsive mode does: the layout is CSS
+            # alone (MathJax 3 never re-breaks lines) and the scroll cues follow resizes.
+            for width, viewport in LAYOUT_WIDTHS.items():
+                tab.page.set_viewport_size(viewport)
+                tab.page.evaluate(SETTLED)
+                visit.layout[width] = tab.page.evaluate(MEASURE_LAYOUT)
             visits[docname] = visit
         return visits[docname]
 
-    yield load
+    try:
+        yield load
+    finally:
+        tab.close()
+
+
+@pytest.fixture(scope="session")
+def reusable_tabs(browser: object) -> Iterator[dict[str | None, Tab]]:
+    """Theme -> the session's tab for ``fresh_page`` (the theme is stored by the tab's context)."""
+    tabs: dict[str | None, Tab] = {}
+    try:
+        yield tabs
+    finally:
+        for tab in tabs.values():
+            tab.close()
 
 
 @pytest.fixture
-def fresh_page(browser: object, base_url: str) -> Iterator[Callable[..., tuple[object, PageVisit]]]:
-    """``fresh_page(path, theme=..., viewport=...)`` opens a page for one test, closed after it."""
-    contexts: list[object] = []
+def fresh_page(
+    browser: object, base_url: str, reusable_tabs: dict[str | None, Tab]
+) -> Iterator[Callable[..., tuple[object, PageVisit]]]:
+    """``fresh_page(path, theme=..., viewport=...)`` opens a page for one test, as a new reader
+    sees it: in the session's tab for that theme, whose storage is cleared and emulated media
+    reset after the test. A second page in the same test gets a tab of its own."""
+    used: list[Tab] = []
+    own: list[Tab] = []
 
     def open_fresh(
         path: str, *, theme: str | None = None, viewport: dict | None = None
     ) -> tuple[object, PageVisit]:
-        context, page, visit = open_page(
-            browser, f"{base_url}{path}", theme=theme, viewport=viewport
-        )
-        contexts.append(context)
-        return page, visit
+        tab = reusable_tabs.get(theme)
+        if tab is None:
+            tab = reusable_tabs[theme] = Tab(browser, theme=theme)
+        if tab in used:  # this test still holds that tab's page
+            tab = Tab(browser, theme=theme)
+            own.append(tab)
+        used.append(tab)
+        tab.page.set_viewport_size(viewport or VIEWPORT)
+        return tab.page, tab.open(f"{base_url}{path}")
 
     yield open_fresh
-    for context in contexts:
-        context.close()
+    for tab in own:
+        tab.close()
+    for theme, tab in list(reusable_tabs.items()):
+        if tab in used and not tab.forget():
+            tab.close()
+            del reusable_tabs[theme]
