@@ -82,6 +82,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # the tab went on to the next page before the reply was sent
+            pass
+
 
 @pytest.fixture(scope="session")
 def base_url(built_html: Path) -> Iterator[str]:

@@ -23,13 +23,17 @@ class DaskCluster:
     """``dask scheduler`` and ``dask worker --no-nanny`` subprocesses sharing a scheduler file.
 
     ``env`` is the environment of every process (the workers must import the function the test
-    runs, and start sandboxes with the course's settings).
+    runs, and start sandboxes with the course's settings). Their temporary files go to a folder
+    inside ``directory``: a worker a test kills cannot remove its own, and they must not be
+    left in the machine's /tmp.
     """
 
     def __init__(self, directory: Path, env: dict[str, str]) -> None:
         self.directory = directory
         self.scheduler_file = directory / "scheduler.json"
-        self.env = env
+        temporary = directory / "tmp"
+        temporary.mkdir(exist_ok=True)
+        self.env = {**env, "TMPDIR": str(temporary)}
         self.workers: list[subprocess.Popen] = []
         self.client = None
         self.scheduler = self._start(
