@@ -12,12 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
-from page_visit import LAYOUT_WIDTHS, VIEWPORT, PageVisit, Tab
+from page_visit import LAYOUT_WIDTHS, VIEWPORT, PageVisit, QuietHandler, Tab
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,23 +76,10 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    """Serve files without logging every request to stderr."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except ConnectionError:  # the tab went on to the next page before the reply was sent
-            pass
-
-
 @pytest.fixture(scope="session")
 def base_url(built_html: Path) -> Iterator[str]:
     """Serve ``_build/html`` on 127.0.0.1 at a free port, for the whole session."""
-    handler = partial(_QuietHandler, directory=str(built_html))
+    handler = partial(QuietHandler, directory=str(built_html))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

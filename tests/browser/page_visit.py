@@ -8,6 +8,7 @@ A module of its own, so that the test modules import it by a name no other folde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
@@ -69,6 +70,19 @@ COLLECT_PAGE = r"""() => {
     theme: document.documentElement.dataset.theme || '',
   };
 }"""
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serve files without logging every request to stderr."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # the tab went on to the next page before the reply was sent
+            pass
 
 
 @dataclass
