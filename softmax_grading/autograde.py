@@ -306,11 +306,9 @@ def record_zero(course: Course, assignment: str, student: str) -> None:
 
 def autograde(course: Course, assignment: str, *, students: list[str] | None = None,
               sandboxed: bool = True, force: bool = False, jobs: int | None = None,
-              scheduler: str | None = None,
-              workers: executors.LocalWorkers | None = None) -> AutogradeRun:
+              scheduler: str | None = None) -> AutogradeRun:
     """Grade every submission of `assignment` (or `students`) and record the results: on
-    `workers` if given (local worker processes started ahead), else on ``jobs`` new ones, or
-    on the Dask cluster at `scheduler`."""
+    ``jobs`` local worker processes, or on the Dask cluster at `scheduler`."""
     run = AutogradeRun(assignment, sandboxed)
     chosen = students if students is not None else course.students(assignment)
     writer = Writer(course, run)
@@ -340,7 +338,6 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
         # Each Dask worker must be able to start a sandbox before it is given a submission.
         worker_check = sandbox.check_available if sandboxed and scheduler else None
         executors.run_all(grade_submission, work, jobs=jobs, scheduler=scheduler,
-                          on_result=graded, on_failure=failed, worker_check=worker_check,
-                          workers=workers)
+                          on_result=graded, on_failure=failed, worker_check=worker_check)
     remember_not_graded(course, run)
     return run

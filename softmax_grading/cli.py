@@ -98,8 +98,7 @@ def export(course: Course, assignment: str, destination: Path,
     print(f"grades written to {destination}", flush=True)
 
 
-def run_autograde(course: Course, arguments: argparse.Namespace,
-                  workers: executors.LocalWorkers | None = None) -> autograde.AutogradeRun:
+def run_autograde(course: Course, arguments: argparse.Namespace) -> autograde.AutogradeRun:
     sandboxed = course.sandbox().enabled and not arguments.no_sandbox
     # On a cluster the workers start the sandboxes: each is checked before grading starts
     # (executors.WorkersNotReady names the workers that cannot).
@@ -114,7 +113,7 @@ def run_autograde(course: Course, arguments: argparse.Namespace,
         run = autograde.autograde(course, arguments.assignment,
                                   students=arguments.student or None, sandboxed=sandboxed,
                                   force=arguments.force, jobs=arguments.jobs,
-                                  scheduler=arguments.scheduler, workers=workers)
+                                  scheduler=arguments.scheduler)
     except executors.WorkersNotReady as error:
         raise SystemExit(str(error)) from None
     for student, reason in run.not_graded.items():
@@ -129,14 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     return run(arguments_module.parse(argv))
 
 
-def run(arguments: argparse.Namespace, workers: executors.LocalWorkers | None = None) -> int:
-    """Run the step `arguments` name; ``grade`` and ``autograde`` grade on `workers` if given
-    (started ahead by ``python -m softmax_grading``)."""
+def run(arguments: argparse.Namespace) -> int:
+    """Run the step `arguments` name."""
     with nbgrader_set_up_once():
-        return _run(arguments, workers)
+        return _run(arguments)
 
 
-def _run(arguments: argparse.Namespace, workers: executors.LocalWorkers | None) -> int:
+def _run(arguments: argparse.Namespace) -> int:
     course = Course(arguments.course.resolve())
     if not (course.root / CONFIG_FILE).exists():
         arguments_module.build_parser().error(
@@ -193,7 +191,7 @@ def _run(arguments: argparse.Namespace, workers: executors.LocalWorkers | None) 
         print(similarity.as_table(pairs, arguments.top))
         print(f"all {len(pairs)} pair(s) with any overlap written to {path}")
     else:
-        run = run_autograde(course, arguments, workers)
+        run = run_autograde(course, arguments)
         pages = None
         if arguments.step == "grade":
             pages = feedback.generate(course, assignment,

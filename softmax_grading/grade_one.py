@@ -75,9 +75,9 @@ def cell_label(index: int, cell: dict) -> str:
 
 
 def warm_up() -> None:
-    """A worker's first-time work, done before its first submission when it is started ahead
-    (``executors.LocalWorkers``): importing this module, and fingerprinting the functions a
-    student may not delegate to (0.2 s, once per worker)."""
+    """A worker's first-time work, done once for all local workers in the server they are forked
+    from (``softmax_grading.worker_preload``): fingerprinting the functions a student may not
+    delegate to (0.2 s)."""
     precomputed_fingerprints()
 
 

@@ -12,10 +12,17 @@ for the same reason (``distributed.nanny.pre-spawn-environ``).
 from __future__ import annotations
 
 import os
+import sys
 
 ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def use_one_blas_thread() -> None:
-    """Set this process's BLAS libraries to one thread: call it before NumPy is imported."""
+    """Set this process's BLAS libraries to one thread: the ones it loads from now on, through
+    the environment, and any it has loaded already (a local worker is forked from a server
+    process, which may have imported NumPy before anyone set the environment)."""
     os.environ.update(ONE_BLAS_THREAD)
+    if "numpy" in sys.modules or "scipy" in sys.modules:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)  # for the rest of this process, not a `with` block

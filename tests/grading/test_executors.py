@@ -1,7 +1,7 @@
 """The machinery that runs a job function over many items: local process pool and Dask over TCP.
 
 The job functions here are toys defined in this module: worker processes import them by
-module name (the local pool's ``spawn`` children get this process's ``sys.path``; the Dask
+module name (the local pool's forked children get this process's ``sys.path``; the Dask
 workers get this folder on ``PYTHONPATH``). ``distributed`` is imported only where a test needs
 it, so that a local worker importing this module starts fast.
 
@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import multiprocessing
 import os
 import pty
 import select
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,7 +30,6 @@ import pytest
 from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 
 from softmax_grading.executors import (
-    LocalWorkers,
     WorkerCrashed,
     WorkersNotReady,
     local_cluster,
@@ -52,11 +54,11 @@ def square_and_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
 
-def blas_threads_and_numpy_loaded(x: int) -> tuple[dict[str, str | None], bool]:
-    """The worker's BLAS thread variables, and whether NumPy was imported before this job ran."""
-    import sys
+def blas_variables_and_threads(x: int) -> tuple[dict[str, str | None], list[int]]:
+    """The worker's BLAS thread variables, and the threads of its BLAS libraries."""
+    from preload_probe import blas_threads
 
-    return {name: os.environ.get(name) for name in ONE_BLAS_THREAD}, "numpy" in sys.modules
+    return {name: os.environ.get(name) for name in ONE_BLAS_THREAD}, blas_threads(x)
 
 
 def _record_attempt(log: str) -> None:
@@ -102,17 +104,6 @@ def note_start(job: tuple[int, str]) -> int:
     x, folder = job
     Path(folder, f"started-{x}").touch()
     return x
-
-
-WARMED_UP: list[int] = []  # in a worker process: its pid, once warm_up_here has run there
-
-
-def warm_up_here() -> None:
-    WARMED_UP.append(os.getpid())
-
-
-def warmed_up_and_pid(x: int) -> tuple[bool, int]:
-    return os.getpid() in WARMED_UP, os.getpid()
 
 
 def refuse_on(name: str, dask_worker=None) -> None:
@@ -201,11 +192,11 @@ def test_local_results_equal_a_serial_run(jobs):
 def test_local_workers_run_one_blas_thread_whatever_the_caller_set(monkeypatch, jobs):
     for name in ONE_BLAS_THREAD:
         monkeypatch.setenv(name, "4")
-    outcome = Collector().run(blas_threads_and_numpy_loaded, [1, 2, 3], jobs=jobs)
+    outcome = Collector().run(blas_variables_and_threads, [1, 2, 3], jobs=jobs)
     assert not outcome.failures
-    for variables, numpy_loaded in outcome.results.values():
+    for variables, threads in outcome.results.values():
         assert variables == ONE_BLAS_THREAD
-        assert not numpy_loaded  # set before anything could start a BLAS library's threads
+        assert threads and set(threads) == {1}
     assert {name: os.environ[name] for name in ONE_BLAS_THREAD} == dict.fromkeys(
         ONE_BLAS_THREAD, "4")  # the caller's environment is left as it was
 
@@ -272,39 +263,57 @@ def test_local_items_are_read_as_the_workers_need_them(tmp_path, jobs):
     assert sorted(x for x, _ in outcome.results) == [0, 1, 2, 3] and not outcome.failures
 
 
-def test_workers_started_ahead_warm_up_first_and_become_the_runs_lanes():
-    warm_up = ("test_executors", "warm_up_here")
-    before = {process.pid for process in multiprocessing.active_children()}
-    with LocalWorkers(2, warm_up, ahead=1) as workers:
-        # The one started ahead is running already; the other starts with its first item.
-        started = {process.pid for process in multiprocessing.active_children()} - before
-        assert len(started) == 1
-        outcome = Collector().run(warmed_up_and_pid, range(6), workers=workers)
-    assert sorted(outcome.results) == list(range(6)) and not outcome.failures
-    pids = {pid for _, pid in outcome.results.values()}
-    warmed = {pid for warmed, pid in outcome.results.values() if warmed}
-    assert warmed == set(started) and len(pids) == 2  # the other lane started with its item
-    assert not multiprocessing.active_children()
+# The server local workers are forked from is one per process, and this one's may be running
+# already: each preload test runs in a new interpreter. It prints the server's children before
+# any run (the server itself, if started), then each job's result.
+PRELOADED_RUN = """
+import json, sys
+import psutil
+from softmax_grading import executors
+module, start_now, function = sys.argv[1], sys.argv[2] == "now", sys.argv[3]
+executors.preload_local_workers(module, start_now=start_now)
+started = [child.pid for child in psutil.Process().children()]
+import preload_probe
+results = []
+executors.run_all(getattr(preload_probe, function), range(4), jobs=2,
+                  on_result=lambda item, result: results.append(result),
+                  on_failure=lambda item, error: results.append(repr(error)))
+print(json.dumps({"started": started, "results": results}))
+"""
 
 
-def test_workers_no_run_took_are_stopped_and_a_run_takes_them_once():
-    warm_up = ("test_executors", "warm_up_here")
-    with LocalWorkers(2, warm_up, ahead=2):
-        pass
-    assert not multiprocessing.active_children()
-    with LocalWorkers(1, warm_up, ahead=1) as workers:
-        with pytest.raises(ValueError, match="jobs=2"):
-            run_all(square, [1], jobs=2, workers=workers, on_result=print, on_failure=print)
-        with pytest.raises(ValueError, match="Dask"):
-            run_all(square, [1], scheduler="tcp://127.0.0.1:1", workers=workers,
-                    on_result=print, on_failure=print)
-        run_all(square, [], workers=workers, on_result=print, on_failure=print)
-        with pytest.raises(RuntimeError, match="taken"):
-            run_all(square, [1], workers=workers, on_result=print, on_failure=print)
-    assert not multiprocessing.active_children()
-    for ahead in (0, 3):
-        with pytest.raises(ValueError, match="ahead"):
-            LocalWorkers(2, warm_up, ahead=ahead)
+def preloaded_run(module: str, start: str, function: str = "where_imported",
+                  env: dict | None = None) -> dict:
+    done = subprocess.run([sys.executable, "-c", PRELOADED_RUN, module, start, function],
+                          cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE), **(env or {})},
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("start", ["now", "later"])
+def test_preloaded_module_is_imported_once_in_the_server_the_workers_are_forked_from(start):
+    outcome = preloaded_run("preload_probe", start)
+    imported_in = {where for where, _ in outcome["results"]}
+    workers = {worker for _, worker in outcome["results"]}
+    assert len(outcome["results"]) == 4 and len(workers) == 2
+    assert len(imported_in) == 1 and not imported_in & workers  # not by the workers themselves
+    # Started now, the server is running before any run; otherwise it starts with the first.
+    # (Another child may be there too: multiprocessing's resource tracker.)
+    assert (imported_in <= set(outcome["started"])) == (start == "now")
+
+
+def test_a_preload_module_that_cannot_be_imported_leaves_each_worker_to_import_its_own():
+    outcome = preloaded_run("no_such_module_anywhere", "now")
+    assert len(outcome["results"]) == 4
+    assert all(imported_in == worker for imported_in, worker in outcome["results"])
+
+
+def test_workers_forked_from_a_server_with_numpy_loaded_run_one_blas_thread():
+    # The server imported NumPy under the caller's environment, which asked for 4 threads.
+    outcome = preloaded_run("numpy", "now", "blas_threads", env=dict.fromkeys(ONE_BLAS_THREAD,
+                                                                                "4"))
+    assert len(outcome["results"]) == 4
+    assert all(threads and set(threads) == {1} for threads in outcome["results"])
 
 
 def test_local_callback_error_stops_the_run_and_its_workers():
