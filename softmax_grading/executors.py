@@ -195,8 +195,8 @@ def _unless_empty(items: Iterable[Item]) -> Iterator[Item] | None:
 def preload_local_workers(module: str, *, start_now: bool = True) -> None:
     """Have this process's local workers forked from a server that imported ``module`` once.
 
-    Import ``module`` is everything a worker does before its first job (importing the job's
-    function and building its first-time tables); each worker then starts ready, in a fork,
+    Importing ``module`` should do what every worker does before its first job (import the
+    job's function, build its first-time tables); each worker then starts ready, in a fork,
     instead of doing it again. An ImportError in ``module`` is ignored there (each worker then
     imports what its job needs itself); ``module`` should catch any other error, which would
     stop the server and every local worker with it.
