@@ -23,13 +23,14 @@ Where the work runs:
 * ``scheduler=None`` (the default): a local pool of ``jobs`` worker processes (default: the
   cores this process may use), started with multiprocessing's ``forkserver`` method: each is
   forked from a server process that never ran a job, which is safe when the caller has threads
-  (as ``spawn`` is), and a worker gets, as spawn's would, the caller's ``sys.path`` and main
-  module. :func:`preload_local_workers` makes that server import the job's modules once, so a
-  worker is ready at once instead of importing them itself (about 0.4 s of CPU each, on every
-  ``--jobs 2`` command and every replaced worker). ``jobs=1`` is the same machinery with one
-  worker process, so a crash is contained exactly as with many workers. Each worker process is
-  one core's: its BLAS libraries run one thread (:mod:`softmax_grading.one_thread`), whatever
-  this process's environment says.
+  (as ``spawn`` is), and a worker gets, as spawn's would, the caller's ``sys.path``, main
+  module and environment (as they are when its pool is made). :func:`preload_local_workers`
+  makes that server import the job's modules once, so a worker is ready at once instead of
+  importing them itself (about 0.4 s of CPU each, on every ``--jobs 2`` command and every
+  replaced worker). ``jobs=1`` is the same machinery with one worker process, so a crash is
+  contained exactly as with many workers. Each worker process is one core's: its BLAS
+  libraries run one thread (:mod:`softmax_grading.one_thread`), whatever this process's
+  environment says.
 * ``scheduler="tcp://host:8786"`` (any string containing ``://``): a running Dask scheduler at
   that address. Any other string is the path of a Dask scheduler file (the JSON file written by
   ``dask scheduler --scheduler-file PATH``). The workers must be able to import ``function``'s
@@ -212,12 +213,18 @@ def preload_local_workers(module: str, *, start_now: bool = True) -> None:
 
 
 def _new_pool() -> ProcessPoolExecutor:
-    # A lane is one core: its process runs one BLAS thread (softmax_grading/one_thread.py),
-    # set before the job function's module (and NumPy with it) is imported there, if it was
-    # not already imported in the server (whose preload module sees to the same).
     return ProcessPoolExecutor(max_workers=1,
                                mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=use_one_blas_thread)
+                               initializer=_start_worker, initargs=(dict(os.environ),))
+
+
+def _start_worker(environment: dict[str, str]) -> None:
+    # A fork of the server has the environment this process had when the server started: it
+    # takes this process's environment as it was when the pool was made, as a spawned worker
+    # would. A lane is one core: its process runs one BLAS thread (softmax_grading/one_thread.py).
+    os.environ.clear()
+    os.environ.update(environment)
+    use_one_blas_thread()
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:

@@ -61,6 +61,10 @@ def blas_variables_and_threads(x: int) -> tuple[dict[str, str | None], list[int]
     return {name: os.environ.get(name) for name in ONE_BLAS_THREAD}, blas_threads(x)
 
 
+def variable(name: str) -> str | None:
+    return os.environ.get(name)
+
+
 def _record_attempt(log: str) -> None:
     with open(log, "a") as file:
         file.write(f"{os.getpid()}\n")
@@ -199,6 +203,14 @@ def test_local_workers_run_one_blas_thread_whatever_the_caller_set(monkeypatch, 
         assert threads and set(threads) == {1}
     assert {name: os.environ[name] for name in ONE_BLAS_THREAD} == dict.fromkeys(
         ONE_BLAS_THREAD, "4")  # the caller's environment is left as it was
+
+
+def test_local_workers_see_the_callers_environment_as_it_is_now_not_as_the_server_saw_it(
+        monkeypatch):
+    Collector().run(square, [1], jobs=1)  # the server runs from here on, if it did not already
+    monkeypatch.setenv("SOFTMAX_GRADING_TEST_MARK", "set after the server started")
+    outcome = Collector().run(variable, ["SOFTMAX_GRADING_TEST_MARK"], jobs=2)
+    assert outcome.results == {"SOFTMAX_GRADING_TEST_MARK": "set after the server started"}
 
 
 def test_local_exception_goes_to_on_failure_once_and_the_others_complete(tmp_path):
