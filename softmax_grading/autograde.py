@@ -13,10 +13,10 @@ The flow for one assignment:
 2. **Grade** (workers: local processes or Dask). :func:`grade_submission` runs
    each job in its own sandbox and returns the outcome as data.
 3. **Record** (trusted process, one result at a time, as they arrive). nbgrader's
-   ``Autograde`` records the submission through ``NbGraderAPI``, with the
-   notebook prepared in step 1 in place of a second sanitize and the sandboxed
-   result in place of its own execution; manual grades entered before a regrade
-   are kept. Only this process writes the gradebook.
+   ``Autograde`` records the submission, starting from the notebook prepared in
+   step 1 rather than sanitizing the file again (:mod:`record_prepared`), with
+   the sandboxed result in place of its own execution; manual grades entered
+   before a regrade are kept. Only this process writes the gradebook.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from softmax_grading.notebook_lookups import INSTRUCTOR_GRADEBOOK, NotebookLooku
 from softmax_grading.preprocessors.apply_grading_result import PENDING
 from softmax_grading.preprocessors.restore_locked_cells import InstructorNotebook
 from softmax_grading.preprocessors.save_verdicts import TEST_CELLS, tests_of
-from softmax_grading.preprocessors.use_prepared_notebook import PREPARED, UsePreparedNotebook
 from softmax_grading.progress import Progress
+from softmax_grading.record_prepared import PREPARED, autograde_prepared
 
 RESULTS = "results"
 GRADER_FORMAT = "softmax-grading-2"  # bump when a result recorded earlier must be redone
@@ -232,9 +232,7 @@ class Writer:
     def __init__(self, course: Course, run: AutogradeRun) -> None:
         self.course = course
         self.run = run
-        # The submission was sanitized once, by prepare(): nbgrader records that notebook.
         config = copy.deepcopy(course.config)
-        config.Autograde.sanitize_preprocessors = [UsePreparedNotebook]
         # nbconvert validates the whole notebook after every preprocessor (six of them here,
         # a quarter of a record's time); once, after the last, checks the notebook written.
         config.Exporter.optimistic_validation = True
@@ -258,8 +256,8 @@ class Writer:
         TEST_CELLS[key] = self._tests_of(job.assignment, job.notebook)
         try:
             with _quiet_nbgrader_sessions():
-                outcome = self.api.autograde(job.assignment, job.student, force=True,
-                                             create=True)
+                # The submission was sanitized once, by prepare(): nbgrader records it.
+                outcome = autograde_prepared(self.api, job.assignment, job.student)
         finally:
             PENDING.pop(key, None)
             PREPARED.pop(key, None)

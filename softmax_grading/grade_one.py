@@ -38,8 +38,7 @@ class GradingJob:
     sandboxed: bool
     fingerprint: str = ""
     # The sanitized notebook but its cells (metadata, nbformat version): with `cells`, the
-    # notebook the trusted writer records (preprocessors/use_prepared_notebook.py). The worker
-    # does not use it.
+    # notebook the trusted writer records (record_prepared.py). The worker does not use it.
     notebook_header: dict = field(default_factory=dict)
 
 

@@ -8,7 +8,6 @@ nbgrader itself is used unmodified; these replace or add single steps:
 * :class:`OverwriteCellsReadOnce`: nbgrader's ``OverwriteCells``, reading the cells' records once;
 * :class:`OverwriteKernelspecReadOnce`: nbgrader's ``OverwriteKernelspec``, on the same records;
 * :class:`ApplyGradingResult`: the sandboxed result replaces nbgrader's in-kernel execution;
-* :class:`UsePreparedNotebook`: the writer records the notebook that was graded, sanitized once;
 * :class:`LimitOutputBytes`: outputs are capped in bytes, images included;
 * :class:`SaveVerdicts`: scores come from the trusted verdicts, not from outputs;
 * :class:`HideTestCode`: feedback shows each check's message, never test code (nbgrader #917);
@@ -29,7 +28,6 @@ from softmax_grading.preprocessors.overwrite_cells import OverwriteCellsReadOnce
 from softmax_grading.preprocessors.overwrite_kernelspec import OverwriteKernelspecReadOnce
 from softmax_grading.preprocessors.restore_locked_cells import RestoreLockedCells
 from softmax_grading.preprocessors.save_verdicts import SaveVerdicts
-from softmax_grading.preprocessors.use_prepared_notebook import UsePreparedNotebook
 
 __all__ = [
     "TRACEBACK_NOTE",
@@ -44,5 +42,4 @@ __all__ = [
     "OverwriteKernelspecReadOnce",
     "RestoreLockedCells",
     "SaveVerdicts",
-    "UsePreparedNotebook",
 ]
