@@ -24,13 +24,28 @@ class UnknownAssignment(SystemExit):
     pass
 
 
+class SeveralNotebooks(SystemExit):
+    pass
+
+
 def check_exists(course: Course, assignment: str) -> None:
-    """A clear error for an assignment id that has no folder in ``solutions/``."""
+    """A clear error for an assignment id that has no folder in ``solutions/``, or whose folder
+    holds more than one notebook."""
     known = course.assignments()
     if assignment not in known:
         raise UnknownAssignment(
             f"There is no assignment {assignment!r} in {course.source}/; the assignments are: "
             + ", ".join(known))
+    notebooks = course.notebooks(assignment)
+    if len(notebooks) > 1:
+        # Grading keeps one result, one feedback page and one report line per student and
+        # assignment, and records one notebook at a time: a second notebook failed every
+        # student's record, with nbgrader's "see the above traceback" as the only reason given.
+        raise SeveralNotebooks(
+            f"{course.source}/{assignment}/ holds {len(notebooks)} notebooks "
+            f"({', '.join(n + '.ipynb' for n in notebooks)}); python -m softmax_grading grades "
+            "assignments of one notebook. Make each notebook an assignment of its own: "
+            f"{course.source}/<name>/<name>.ipynb.")
 
 
 def is_registered(course: Course, assignment: str) -> bool:
