@@ -141,7 +141,7 @@ def _run(arguments: argparse.Namespace) -> int:
             f"{course.root} has no {CONFIG_FILE}: run this from the course folder or give "
             "--course")
     if arguments.step == "release":
-        for assignment in arguments.assignments:
+        for assignment in arguments.assignments or course.assignments():
             registration.check_exists(course, assignment)
         release(course, arguments.assignments)
         return 0
