@@ -44,11 +44,16 @@ def _cases():
     return {student.name: student for student in module.STUDENTS}
 
 
+# Whose notebooks HandOverPrepared handed over: the two-pass record really ran, not ours twice.
+HANDED_OVER: list[str] = []
+
+
 class HandOverPrepared(NbGraderPreprocessor):
     """The writer's sanitize pass until 2026-12-01: the prepared notebook, as it is."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
+        HANDED_OVER.append(info["student"])
         return PREPARED[(info["student"], info["assignment"], info["notebook"])], resources
 
 
@@ -122,8 +127,10 @@ def recorded_both_ways(copy_of_release, tmp_path_factory):
             assert our_jobs[student].cells == their_jobs[student].cells, student
         results = {student: grade_submission(job) for student, job in our_jobs.items()}
         _record(ours, our_jobs, results, monkeypatch, two_passes=False)
+        HANDED_OVER.clear()
         _record(theirs, their_jobs, results, monkeypatch, two_passes=True)
     monkeypatch.undo()
+    assert sorted(HANDED_OVER) == sorted(CHOSEN)  # not our way twice
     return ours, theirs
 
 
