@@ -285,9 +285,11 @@ def print_book(site: Path, output: Path) -> tuple[int, int]:
                 )
                 page.goto(f"{origin}book/intro.html", wait_until="load")
                 page.evaluate(PREPARE_FOR_PRINT)
-                appended = page.evaluate(ASSEMBLE_BOOK)
+                # The print layout before the 400 pages arrive: laid out at the screen's width
+                # first, the whole book then took some 10 s more to be laid out again.
                 page.emulate_media(media="print", color_scheme="light")
                 page.set_viewport_size({"width": PRINTED_WIDTH_PX, "height": 900})
+                appended = page.evaluate(ASSEMBLE_BOOK)
                 page.evaluate(PREPARE_FOR_PRINT)
                 scaled = page.evaluate(FIT_WIDE_EQUATIONS)
                 headings = page.evaluate(HEADING_TITLES)
