@@ -35,7 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from traitlets.utils.importstring import import_item
 
-from softmax_grading import executors, manual_grades, roles, sandbox
+from softmax_grading import executors, manual_grades, registration, roles, sandbox
 from softmax_grading.grade_one import GradingJob, GradingResult, grade_submission
 from softmax_grading.layout import Course
 from softmax_grading.notebook_lookups import INSTRUCTOR_GRADEBOOK, NotebookLookups
@@ -307,11 +307,11 @@ def autograde(course: Course, assignment: str, *, students: list[str] | None = N
               scheduler: str | None = None) -> AutogradeRun:
     """Grade every submission of `assignment` (or `students`) and record the results: on
     ``jobs`` local worker processes, or on the Dask cluster at `scheduler`."""
+    registration.check_gradable(course, assignment)
     run = AutogradeRun(assignment, sandboxed)
     chosen = students if students is not None else course.students(assignment)
     writer = Writer(course, run)
-    candidates = len(chosen) * len(course.notebooks(assignment))
-    with Progress(candidates, f"grading {assignment}", unit="submission") as progress:
+    with Progress(len(chosen), f"grading {assignment}", unit="submission") as progress:
 
         def left_out(student: str) -> None:
             progress.leave_out()

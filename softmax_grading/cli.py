@@ -37,8 +37,11 @@ from softmax_grading.untrusted import printable
 
 def release(course: Course, assignments: list[str]) -> None:
     """Generate the student notebooks and refuse to leave a leaking release behind."""
+    chosen = assignments or course.assignments()
+    for assignment in chosen:  # all checked before any is released
+        registration.check_gradable(course, assignment)
     api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
-    for assignment in assignments or course.assignments():
+    for assignment in chosen:
         # The install cell follows _config.yml's repository.url (Colab, downloads).
         install_cell.update(course.folder(course.source, ".", assignment).glob("*.ipynb"),
                             course.root)
@@ -141,8 +144,6 @@ def _run(arguments: argparse.Namespace) -> int:
             f"{course.root} has no {CONFIG_FILE}: run this from the course folder or give "
             "--course")
     if arguments.step == "release":
-        for assignment in arguments.assignments or course.assignments():
-            registration.check_exists(course, assignment)
         release(course, arguments.assignments)
         return 0
     assignment = arguments.assignment

@@ -24,26 +24,29 @@ class UnknownAssignment(SystemExit):
     pass
 
 
-class SeveralNotebooks(SystemExit):
+class NotOneNotebook(SystemExit):
     pass
 
 
-def check_exists(course: Course, assignment: str) -> None:
-    """A clear error for an assignment id that has no folder in ``solutions/``, or whose folder
-    holds more than one notebook."""
+def check_gradable(course: Course, assignment: str) -> None:
+    """A clear error unless `assignment` is a folder of ``solutions/`` holding one notebook.
+
+    Grading keeps one result, one feedback page and one report line per student and assignment,
+    and records one notebook at a time: a second notebook failed every student's record, with
+    nbgrader's "see the above traceback" as the only reason given, and a folder with no notebook
+    graded nobody without saying so.
+    """
     known = course.assignments()
     if assignment not in known:
         raise UnknownAssignment(
             f"There is no assignment {assignment!r} in {course.source}/; the assignments are: "
             + ", ".join(known))
     notebooks = course.notebooks(assignment)
-    if len(notebooks) > 1:
-        # Grading keeps one result, one feedback page and one report line per student and
-        # assignment, and records one notebook at a time: a second notebook failed every
-        # student's record, with nbgrader's "see the above traceback" as the only reason given.
-        raise SeveralNotebooks(
-            f"{course.source}/{assignment}/ holds {len(notebooks)} notebooks "
-            f"({', '.join(n + '.ipynb' for n in notebooks)}); python -m softmax_grading grades "
+    if len(notebooks) != 1:
+        held = (f"{len(notebooks)} notebooks ({', '.join(n + '.ipynb' for n in notebooks)})"
+                if notebooks else "no notebook")
+        raise NotOneNotebook(
+            f"{course.source}/{assignment}/ holds {held}; python -m softmax_grading grades "
             "assignments of one notebook. Make each notebook an assignment of its own: "
             f"{course.source}/<name>/<name>.ipynb.")
 
@@ -59,7 +62,7 @@ def is_registered(course: Course, assignment: str) -> bool:
 
 def ensure_registered(course: Course, assignment: str) -> bool:
     """Register `assignment` in the gradebook if it is not; returns whether it had to."""
-    check_exists(course, assignment)
+    check_gradable(course, assignment)
     if is_registered(course, assignment):
         return False
     with tempfile.TemporaryDirectory(prefix="softmax-register-") as scratch:
