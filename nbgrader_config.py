@@ -15,6 +15,7 @@ from nbgrader.preprocessors import (
 )
 
 from softmax_grading.feedback import FEEDBACK_TEMPLATES
+from softmax_grading.feedback_exporter import FeedbackExporter
 from softmax_grading.late_policy import PercentPerDay
 from softmax_grading.preprocessors import (
     ApplyGradingResult,
@@ -125,3 +126,6 @@ c.HTMLExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES]
 # handlers) and JavaScript outputs are not embedded, so a page runs nothing of theirs.
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"clean_html": "softmax_grading.feedback_html.clean_html"}
+# nbconvert's HTML exporter, without a second parse of every page to give images an alt text
+# (a third of a page's time): softmax_grading/feedback_exporter.py gives it.
+c.GenerateFeedback.exporter_class = FeedbackExporter

@@ -58,7 +58,8 @@ MATHJAX_FOLDER = "mathjax"  # beside each page; the feedback template loads it f
 # What renders a page besides the gradebook and the notebook: a change to any of these files, or
 # to the course's configuration, renders every page again (see _page_inputs).
 RENDERING_CODE = (Path(__file__).parent / "templates", Path(__file__).parent / "preprocessors",
-                  Path(__file__), Path(__file__).with_name("feedback_html.py"))
+                  Path(__file__), Path(__file__).with_name("feedback_html.py"),
+                  Path(__file__).with_name("feedback_exporter.py"))
 COURSE_CONFIGURATION = ("nbgrader_config.py", "_config.yml")
 # MathJax's single-file TeX-to-SVG build, and the TeX packages it loads on first use.
 MATHJAX_PARTS = ("tex-svg.js", "input/tex/extensions")
@@ -218,7 +219,7 @@ def _render(course: Course, assignment: str, students: list[str], jobs: int = 1)
     """Write the students' feedback pages with the course's nbgrader configuration; a page that
     is missing afterwards could not be rendered (nbgrader logged why).
 
-    A page takes about 0.13 s, and a process of its own costs a renderer about 2 s (importing
+    A page takes about 0.1 s, and a process of its own costs a renderer about 2 s (importing
     nbgrader, compiling the template), so a class is shared between up to ``jobs`` processes
     only where each gets at least PAGES_PER_PROCESS pages: this one renders the first share
     while started ones render the others: ``generate`` for a class of 128 took 14.1 and 14.8 s
