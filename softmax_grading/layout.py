@@ -8,6 +8,7 @@ Folder names, the gradebook's address and the sandbox's limits all come from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from functools import cached_property
 from pathlib import Path
 
@@ -85,8 +86,14 @@ class Course:
         return Sandbox(config=self.config)
 
     def assignments(self) -> list[str]:
+        """The assignment folders in ``solutions/``: not a hidden folder, nor one that nbgrader
+        ignores (``CourseDirectory.ignore``: Jupyter's checkpoints, ``__pycache__``)."""
         folder = self.root / self.source
-        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir()
+                      if p.is_dir() and not p.name.startswith(".")
+                      and not any(fnmatch(p.name, ignored) for ignored in self.coursedir.ignore))
 
     def notebooks(self, assignment: str) -> list[str]:
         """The assignment's notebooks, by name without ``.ipynb``."""
