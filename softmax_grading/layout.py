@@ -8,11 +8,11 @@ Folder names, the gradebook's address and the sandbox's limits all come from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from functools import cached_property
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import is_ignored
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -93,7 +93,7 @@ class Course:
             return []
         return sorted(p.name for p in folder.iterdir()
                       if p.is_dir() and not p.name.startswith(".")
-                      and not any(fnmatch(p.name, ignored) for ignored in self.coursedir.ignore))
+                      and not is_ignored(str(p), self.coursedir.ignore))
 
     def notebooks(self, assignment: str) -> list[str]:
         """The assignment's notebooks, by name without ``.ipynb``."""
