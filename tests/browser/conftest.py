@@ -187,6 +187,22 @@ def reusable_tabs(browser: object) -> Iterator[dict[str | None, Tab]]:
             tab.close()
 
 
+@pytest.fixture(scope="module")
+def module_tab(browser: object, reusable_tabs: dict[str | None, Tab]) -> Iterator[Tab]:
+    """The session's default tab, held by one test module whose tests share one visit of a page:
+    a chapter with MathJax costs seconds to load, and what the tests change on it (controls,
+    emulated media) each test's fixture sets back and checks. ``fresh_page`` meanwhile opens a
+    tab of its own."""
+    tab = reusable_tabs.pop(None, None) or Tab(browser)
+    try:
+        yield tab
+    finally:
+        if None not in reusable_tabs and tab.forget():
+            reusable_tabs[None] = tab
+        else:
+            tab.close()
+
+
 @pytest.fixture
 def fresh_page(
     browser: object, base_url: str, reusable_tabs: dict[str | None, Tab]

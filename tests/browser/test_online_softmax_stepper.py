@@ -9,7 +9,8 @@ here. They also check the page over ``file://``, and that print shows the static
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,12 +86,47 @@ def assert_shows(shown: dict, expected: dict, step: int) -> None:
     assert all(cell["text"] == "" for cell in unread)
 
 
-@pytest.fixture
-def stepper_page(fresh_page: Callable[..., tuple[object, object]]) -> tuple[object, object]:
-    page, visit = fresh_page(PAGE)
-    assert visit.problems() == []
+# Back to step 0 as the slider's Home key goes there, and nothing focused.
+RESET = """root => {
+  const slider = root.querySelector('input[type=range]');
+  slider.value = '0';
+  slider.dispatchEvent(new Event('input', {bubbles: true}));
+  if (document.activeElement) { document.activeElement.blur(); }
+}"""
+# The widget's step and every button's state.
+READ_WIDGET = f"""root => ({{shown: ({READ_STEP})(root),
+  disabled: Array.from(root.querySelectorAll('button')).map(b => b.disabled)}})"""
+
+
+@dataclass
+class LoadedStepper:
+    page: object
+    stepper: object  # its locator
+    visit: object
+    widget: dict  # READ_WIDGET as the page was loaded
+
+
+@pytest.fixture(scope="module")
+def loaded_stepper(module_tab: object, base_url: str) -> LoadedStepper:
+    """The chapter page, loaded once for this module (its maths takes seconds)."""
+    visit = module_tab.open(f"{base_url}{PAGE}")
+    page = module_tab.page
     page.wait_for_selector(f"{STEPPER}.oss-ready")
-    return page, page.locator(STEPPER)
+    stepper = page.locator(STEPPER)
+    return LoadedStepper(page, stepper, visit, stepper.evaluate(READ_WIDGET))
+
+
+@pytest.fixture
+def stepper_page(loaded_stepper: LoadedStepper) -> Iterator[tuple[object, object]]:
+    """(page, the widget's locator) as a reader first sees it: step 0, screen media, nothing
+    focused. Checked, so no test sees what another left."""
+    loaded = loaded_stepper
+    loaded.page.emulate_media(media="null")
+    loaded.stepper.evaluate(RESET)
+    assert loaded.stepper.evaluate(READ_WIDGET) == loaded.widget, "the stepper was not set back"
+    assert loaded.visit.problems() == [], "\n".join(loaded.visit.problems())
+    yield loaded.page, loaded.stepper
+    assert loaded.visit.problems() == [], "\n".join(loaded.visit.problems())
 
 
 def test_every_step_matches_online_softmax_state(stepper_page):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -51,13 +52,51 @@ SET_INPUT = """([root, selector, value]) => {
 }"""
 
 
-@pytest.fixture
-def explorer(fresh_page: Callable) -> tuple[object, object]:
-    """The chapter page with its explorer built; returns (page, the explorer's element)."""
-    page, visit = fresh_page(PAGE)
-    assert visit.problems() == [], "\n".join(visit.problems())
+# The explorer's three controls, and what sets each one back as a reader's input would.
+CONTROLS = [".te-temperature", ".te-k", ".te-p"]
+READ_CONTROLS = "([root, selectors]) => selectors.map(s => root.querySelector(s).value)"
+RESET_CONTROLS = """([root, selectors, values]) => {
+  selectors.forEach((selector, i) => {
+    const input = root.querySelector(selector);
+    input.value = values[i];
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+  });
+  if (document.activeElement) { document.activeElement.blur(); }
+}"""
+
+
+@dataclass
+class LoadedExplorer:
+    page: object
+    root: object
+    visit: object
+    controls: list[str]  # each control's value as the page was loaded
+    state: dict  # read_state as the page was loaded
+
+
+@pytest.fixture(scope="module")
+def loaded_explorer(module_tab: object, base_url: str) -> LoadedExplorer:
+    """The chapter page, loaded once for this module (its maths and figures take seconds)."""
+    visit = module_tab.open(f"{base_url}{PAGE}")
+    page = module_tab.page
     page.wait_for_selector(f"{EXPLORER}[data-ready='true']")
-    return page, page.query_selector(EXPLORER)
+    root = page.query_selector(EXPLORER)
+    return LoadedExplorer(page, root, visit, page.evaluate(READ_CONTROLS, [root, CONTROLS]),
+                          read_state(page, root))
+
+
+@pytest.fixture
+def explorer(loaded_explorer: LoadedExplorer) -> Iterator[tuple[object, object]]:
+    """(page, the explorer's element), as a reader first sees it: the controls at the chapter's
+    defaults, screen media, nothing focused. Checked, so no test sees what another left."""
+    loaded = loaded_explorer
+    page, root = loaded.page, loaded.root
+    page.emulate_media(media="null")
+    page.evaluate(RESET_CONTROLS, [root, CONTROLS, loaded.controls])
+    assert read_state(page, root) == loaded.state, "the explorer was not set back"
+    assert loaded.visit.problems() == [], "\n".join(loaded.visit.problems())
+    yield page, root
+    assert loaded.visit.problems() == [], "\n".join(loaded.visit.problems())
 
 
 def read_state(page: object, root: object) -> dict:
