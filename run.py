@@ -46,6 +46,14 @@ BOOK_PDF = BUILD_HTML / "softmax-from-first-principles.pdf"
 # change, every chapter is executed again so that no page shows a stale output.
 BUILD_INPUTS = ["_config.yml", "_toc.yml", "softmax_course", "book/_ext", "book/references.bib"]
 
+# Packages the install brings that nothing here uses, and that cost every process importing
+# them. rfc3987-syntax comes with jsonschema's `format-nongpl` extra (nbformat and jupyter-events
+# ask for it), and jsonschema imports it whenever it is installed: it compiles an Earley parser
+# for RFC 3987's rules at import, about 2 to 3 s of CPU in every process that imports nbformat
+# (each nbgrader command, the book's build, each test process). It serves only the `iri`
+# formats, which no Jupyter schema uses (jsonschema issue #1428).
+UNUSED_SLOW_IMPORTS = ["rfc3987-syntax"]
+
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
 LINT_TARGETS = [
     "softmax_course",
@@ -112,11 +120,14 @@ def ensure_environment(extra: str) -> None:
         # pip does the work.
         if run_status([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "uv"]) != 0:
             say("uv could not be installed: pip installs the course instead")
-    version = digest(["pyproject.toml"])[:16]
+    # What is installed: pyproject.toml's requirements, less what is removed after.
+    version = hashlib.sha256(
+        f"{digest(['pyproject.toml'])} {UNUSED_SLOW_IMPORTS}".encode()).hexdigest()[:16]
     if (VENV / f".installed-{extra}-{version}").exists():
         return
     say(f"installing the course with its '{extra}' tools (once)")
     run([*installer(), "-e", f".[{extra}]"])
+    run([*uninstaller(), *UNUSED_SLOW_IMPORTS])
     for installed in extras_within(extra):  # `test` brings `book`: `book` needs no install then
         (VENV / f".installed-{installed}-{version}").touch()
 
@@ -130,6 +141,13 @@ def installer() -> list[str | Path]:
         return [VENV_BIN / "uv", "pip", "install", "--quiet", "--compile-bytecode",
                 "--python", VENV_BIN / "python"]
     return [VENV_BIN / "python", "-m", "pip", "install", "--quiet"]
+
+
+def uninstaller() -> list[str | Path]:
+    """The command that removes packages from .venv: uv where it is there, else pip."""
+    if (VENV_BIN / "uv").exists():
+        return [VENV_BIN / "uv", "pip", "uninstall", "--quiet", "--python", VENV_BIN / "python"]
+    return [VENV_BIN / "python", "-m", "pip", "uninstall", "--quiet", "--yes"]
 
 
 def extras_within(extra: str) -> set[str]:
