@@ -120,16 +120,21 @@ def ensure_environment(extra: str) -> None:
         # pip does the work.
         if run_status([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "uv"]) != 0:
             say("uv could not be installed: pip installs the course instead")
-    # What is installed: pyproject.toml's requirements, less what is removed after.
-    version = hashlib.sha256(
-        f"{digest(['pyproject.toml'])} {UNUSED_SLOW_IMPORTS}".encode()).hexdigest()[:16]
-    if (VENV / f".installed-{extra}-{version}").exists():
+    if install_stamp(extra).exists():
         return
     say(f"installing the course with its '{extra}' tools (once)")
     run([*installer(), "-e", f".[{extra}]"])
     run([*uninstaller(), *UNUSED_SLOW_IMPORTS])
     for installed in extras_within(extra):  # `test` brings `book`: `book` needs no install then
-        (VENV / f".installed-{installed}-{version}").touch()
+        install_stamp(installed).touch()
+
+
+def install_stamp(extra: str) -> Path:
+    """The file that says `extra` is installed in .venv as pyproject.toml and this file ask."""
+    # What is installed: pyproject.toml's requirements, less what is removed after.
+    version = hashlib.sha256(
+        f"{digest(['pyproject.toml'])} {UNUSED_SLOW_IMPORTS}".encode()).hexdigest()[:16]
+    return VENV / f".installed-{extra}-{version}"
 
 
 def installer() -> list[str | Path]:

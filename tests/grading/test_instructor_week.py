@@ -685,7 +685,7 @@ def test_run_py_instructor_installs_the_grade_tools_and_checks_the_sandbox(monke
 def test_run_py_instructor_on_this_machine():
     """The real command, where its environment is installed already (it then installs nothing)."""
     run_py = _run_py()
-    stamp = run_py.VENV / f".installed-grade-{run_py.digest(['pyproject.toml'])[:16]}"
+    stamp = run_py.install_stamp("grade")
     if not stamp.exists():
         pytest.skip("the grade tools are not installed in .venv yet; installing them is "
                     "`python3 run.py instructor`'s first run, not a test's")
