@@ -15,6 +15,7 @@ to, or with more tags than a page needs, is shown as text instead, escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -66,7 +67,18 @@ def clean_html(element: str | bytes) -> str:
     """The HTML with only harmless tags and attributes; the rest is dropped, its text kept.
     Markup too large or too deep to clean in bounded time is shown escaped, as text."""
     text = element.decode() if isinstance(element, bytes) else str(element)
+    return (_clean_once(text) if len(text) <= MAX_REMEMBERED_CHARACTERS else _clean(text))
+
+
+def _clean(text: str) -> str:
     if _too_much_markup(text):
         return f"{AS_TEXT_NOTE}<pre>{html.escape(text)}</pre>"
     return bleach.clean(text, tags=ALLOWED_TAGS, attributes=_allowed,
                         protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True)
+
+
+# Every page of a class repeats the release's Markdown cells, and bleach (html5lib) takes about
+# a fifth of a page's rendering: a text is cleaned once per process (the result depends on the
+# text alone). What is remembered is bounded: texts of a few pages each, the latest 1024.
+MAX_REMEMBERED_CHARACTERS = 20_000
+_clean_once = functools.lru_cache(maxsize=1024)(_clean)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from softmax_grading.feedback_html import clean_html
+from softmax_grading.feedback_html import MAX_REMEMBERED_CHARACTERS, clean_html
 from softmax_grading.untrusted import is_student_id, printable, spreadsheet_cell
 
 pytestmark = pytest.mark.grading
@@ -49,3 +49,15 @@ def test_clean_html_drops_what_runs_and_keeps_what_reads():
     assert "<iframe" not in page and "data:" not in page
     assert "<p>Since $p_i = e^{z_i} / \\sum_j e^{z_j}$, <em>yes</em>.</p>" in page
     assert "<ul><li>one</li></ul>" in page
+
+
+@pytest.mark.parametrize("length", [0, 1, MAX_REMEMBERED_CHARACTERS, 3 * MAX_REMEMBERED_CHARACTERS])
+def test_clean_html_cleans_every_text_remembered_or_not(length):
+    """Texts up to MAX_REMEMBERED_CHARACTERS are cleaned once and remembered; longer ones are
+    cleaned every time. Either way, and the second time too, nothing that runs is kept."""
+    script = '<script>window.X = 1</script><img src="x" onerror="window.Y = 1">'
+    text = ("<p>" + "a" * length)[:max(length - len(script), 0)] + script
+    for _ in range(2):
+        page = clean_html(text)
+        assert "<script" not in page and "onerror" not in page
+        assert clean_html(text.encode()) == page
