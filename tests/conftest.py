@@ -7,6 +7,7 @@ test folders have their own ``conftest.py`` and ``import conftest`` would be amb
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Iterator
@@ -165,6 +166,16 @@ def difference_atol():
 BUILD_HTML = Path(
     os.environ.get("SOFTMAX_COURSE_HTML", Path(__file__).resolve().parents[1] / "_build" / "html")
 )
+
+
+@pytest.fixture
+def run_py():
+    """A fresh copy of run.py as a module, for a test to call its functions or patch them."""
+    spec = importlib.util.spec_from_file_location(
+        "course_run_py", Path(__file__).resolve().parents[1] / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # `python3 run.py test` builds the book while the tests run, and names here the file where it

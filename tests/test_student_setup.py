@@ -31,13 +31,6 @@ from softmax_grading import install_cell
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_run_py():
-    spec = importlib.util.spec_from_file_location("course_run_py", REPO_ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # --- item 1: one command for a student, and Binder the same --------------------------------
 
 
@@ -68,8 +61,8 @@ def test_binder_installs_what_the_student_command_installs():
         "-e .[student]"]
 
 
-def test_run_py_student_installs_the_extra_then_starts_jupyterlab_on_the_exercises(capsys):
-    run_py = _load_run_py()
+def test_run_py_student_installs_the_extra_then_starts_jupyterlab_on_the_exercises(
+        run_py, capsys):
     calls = []
     with mock.patch.object(run_py, "ensure_environment", lambda extra: calls.append(extra)), \
             mock.patch.object(run_py, "run", lambda command, **_: calls.append(command)):
@@ -83,8 +76,7 @@ def test_run_py_student_installs_the_extra_then_starts_jupyterlab_on_the_exercis
     assert lab[2] == f"--ServerApp.root_dir={REPO_ROOT / 'exercises'}"
 
 
-def test_run_py_accepts_the_student_task():
-    run_py = _load_run_py()
+def test_run_py_accepts_the_student_task(run_py):
     with mock.patch.object(sys, "argv", ["run.py", "student", "--install-only"]), \
             mock.patch.object(run_py, "student") as student:
         run_py.main()
@@ -158,8 +150,8 @@ def test_the_install_cell_installs_the_package_with_pip_where_it_is_missing():
 # --- item 13: the first build says so ---------------------------------------------------------
 
 
-def test_the_first_build_says_first_build_and_a_changed_input_says_changed(tmp_path, capsys):
-    run_py = _load_run_py()
+def test_the_first_build_says_first_build_and_a_changed_input_says_changed(
+        run_py, tmp_path, capsys):
     html = tmp_path / "_build" / "html"
     with mock.patch.object(run_py, "BUILD_HTML", html), \
             mock.patch.object(run_py, "STAMPS", tmp_path / ".stamps"), \

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -664,15 +663,7 @@ def test_similarity_top_limits_the_printed_pairs_not_the_csv(week):
 # --- 13: the instructor's own setup command -------------------------------------------------------
 
 
-def _run_py():
-    spec = importlib.util.spec_from_file_location("course_run_py", REPO_ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_run_py_instructor_installs_the_grade_tools_and_checks_the_sandbox(monkeypatch):
-    run_py = _run_py()
+def test_run_py_instructor_installs_the_grade_tools_and_checks_the_sandbox(run_py, monkeypatch):
     calls = []
     monkeypatch.setattr(run_py, "ensure_environment", lambda extra: calls.append(extra))
     monkeypatch.setattr(run_py, "run", lambda command, **_: calls.append(command))
@@ -682,9 +673,8 @@ def test_run_py_instructor_installs_the_grade_tools_and_checks_the_sandbox(monke
     assert "check_available()" in " ".join(map(str, calls[1]))
 
 
-def test_run_py_instructor_on_this_machine():
+def test_run_py_instructor_on_this_machine(run_py):
     """The real command, where its environment is installed already (it then installs nothing)."""
-    run_py = _run_py()
     stamp = run_py.install_stamp("grade")
     if not stamp.exists():
         pytest.skip("the grade tools are not installed in .venv yet; installing them is "
