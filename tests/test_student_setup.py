@@ -55,10 +55,16 @@ def test_the_student_extra_brings_jupyterlab_and_nbgrader():
         assert (bin_folder / command).exists(), f"the student extra installs `{command}`"
 
 
-def test_binder_installs_what_the_student_command_installs():
+def test_binder_installs_what_the_student_command_installs(run_py):
     lines = (REPO_ROOT / ".binder" / "requirements.txt").read_text(encoding="utf-8").splitlines()
     assert [line for line in lines if line.strip() and not line.startswith("#")] == [
         "-e .[student]"]
+    # and removes what run.py removes after its install
+    post_build = REPO_ROOT / ".binder" / "postBuild"
+    assert os.access(post_build, os.X_OK), "repo2docker runs postBuild only if it is executable"
+    commands = [line for line in post_build.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith(("#", "set "))]
+    assert commands == [f"python -m pip uninstall --yes {' '.join(run_py.UNUSED_SLOW_IMPORTS)}"]
 
 
 def test_run_py_student_installs_the_extra_then_starts_jupyterlab_on_the_exercises(
