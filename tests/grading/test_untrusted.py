@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from softmax_grading import feedback_html
 from softmax_grading.feedback_html import MAX_REMEMBERED_CHARACTERS, clean_html
 from softmax_grading.untrusted import is_student_id, printable, spreadsheet_cell
 
@@ -57,7 +58,11 @@ def test_clean_html_cleans_every_text_remembered_or_not(length):
     cleaned every time. Either way, and the second time too, nothing that runs is kept."""
     script = '<script>window.X = 1</script><img src="x" onerror="window.Y = 1">'
     text = ("<p>" + "a" * length)[:max(length - len(script), 0)] + script
+    feedback_html._clean_once.cache_clear()
     for _ in range(2):
         page = clean_html(text)
         assert "<script" not in page and "onerror" not in page
         assert clean_html(text.encode()) == page
+    # what is remembered is bounded: a text over the limit is not kept
+    kept = feedback_html._clean_once.cache_info().currsize
+    assert kept == (1 if len(text) <= MAX_REMEMBERED_CHARACTERS else 0), (len(text), kept)
