@@ -68,10 +68,18 @@ class DaskCluster:
     def live_workers(self) -> list[subprocess.Popen]:
         return [worker for worker in self.workers if worker.poll() is None]
 
+    def worker_identities(self) -> dict[str, dict]:
+        """Address -> what the scheduler knows of that worker, asked of the scheduler now.
+
+        Not ``Client.scheduler_info()``: it fetches into an attribute and then returns the
+        attribute, which the client's own refresh (every 2 s, without the workers) can replace
+        in between, so it now and then answered that there were no workers.
+        """
+        return self.client.sync(self.client.scheduler.identity, n_workers=-1)["workers"]
+
     def worker_names(self) -> set[str]:
         """Names of the workers the scheduler knows."""
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        return {str(info["name"]) for info in workers.values()}
+        return {str(info["name"]) for info in self.worker_identities().values()}
 
     def ensure_workers(self, count: int) -> None:
         """Start workers until ``count`` are alive and the scheduler knows exactly those."""

@@ -12,6 +12,7 @@ the marker file makes the retry succeed.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import json
@@ -41,6 +42,9 @@ from softmax_grading.progress import Progress
 pytestmark = pytest.mark.grading
 
 HERE = Path(__file__).resolve().parent
+# Each round asks the scheduler once while the client refreshes every millisecond: with the race,
+# a few hundred rounds found an empty answer (checked against the old worker_names).
+REFRESH_RACE_ROUNDS = 300
 
 
 # --- Toy job functions (module level, so they pickle by reference) ----------------------------
@@ -375,7 +379,7 @@ def dask(dask_cluster):
 
 
 def test_dask_runs_on_separate_worker_processes_over_tcp(dask):
-    workers = dask.client.scheduler_info(n_workers=-1)["workers"]
+    workers = dask.worker_identities()
     assert len(workers) == 2
     assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
     pids = set(dask.client.run(os.getpid).values())
@@ -448,6 +452,24 @@ def test_dask_worker_lost_during_the_check_does_not_stop_the_run(dask, tmp_path)
     assert not outcome.failures
     assert outcome.results == {item: item[0] ** 2 for item in items}
     assert len(dask.live_workers()) == 1
+
+
+def test_regression_the_workers_named_survive_the_clients_own_refresh(dask):
+    """``min(dask.worker_names())`` once failed on an empty set: ``Client.scheduler_info()``
+    returned an attribute that the client's periodic refresh, which leaves the workers out, had
+    just replaced. Here that refresh runs every millisecond."""
+    from dask import config as dask_config
+    from distributed import Client
+
+    with dask_config.set({"distributed.client.scheduler-info-interval": "1ms"}):
+        refreshing = Client(scheduler_file=str(dask.scheduler_file), set_as_default=False)
+    try:
+        cluster = copy.copy(dask)
+        cluster.client = refreshing
+        for _ in range(REFRESH_RACE_ROUNDS):
+            assert len(cluster.worker_names()) == 2
+    finally:
+        refreshing.close()
 
 
 def test_dask_item_that_kills_its_workers_is_reported_as_killed_worker(tmp_path):
