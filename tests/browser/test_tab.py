@@ -19,10 +19,13 @@ from page_visit import QuietHandler, Tab
 
 pytestmark = pytest.mark.browser
 
+# Each page names its icon, as the book's pages do: otherwise the browser asks for /favicon.ico,
+# and its 404 is a console error.
+ICON = "<link rel='icon' href='data:,'>"
 PAGES = {
-    "quiet.html": "<!doctype html><title>quiet</title><p>Nothing goes wrong here.</p>",
+    "quiet.html": f"<!doctype html><title>quiet</title>{ICON}<p>Nothing goes wrong here.</p>",
     "broken.html": (
-        "<!doctype html><title>broken</title>"
+        f"<!doctype html><title>broken</title>{ICON}"
         "<img src='missing.png' alt='missing'>"
         "<img src='http://example.invalid/elsewhere.png' alt='elsewhere'>"
         "<script>console.error('a script failed');</script>"
