@@ -31,7 +31,7 @@ import preloaded_commands
 import pytest
 from dask_cluster import STOP_TIMEOUT_SECONDS, running_cluster
 from nbgrader.api import Gradebook
-from synthetic import ASSIGNMENTS, Student, cell_index, expected_scores, submit
+from synthetic import ASSIGNMENTS, TEST_LIMITS, Student, cell_index, expected_scores, submit
 
 from softmax_grading import autograde, feedback
 
@@ -69,7 +69,7 @@ HOSTILE = '''sharper_answer = "b"
 np.allclose = lambda *args, **kwargs: True
 get_ipython().events.register("post_run_cell", lambda result: None)
 '''
-# A top-level loop is stopped once it has used the CPU limit per cell (synthetic.TEST_LIMITS).
+# A top-level loop is stopped once it has used the CPU limit per cell (COURSE_LIMITS).
 RUNAWAY = '''while True:
     pass
 ratio_answer = float(np.exp(2.5))
@@ -101,6 +101,20 @@ def _prefix(mode: str) -> str:
 def _ids(mode: str) -> dict[str, str]:
     """Student name in CLASS -> its id in the gradebook for `mode`."""
     return {name: _prefix(mode) + name for name in NAMES}
+
+
+# The class's other cells and calls take hundredths of a CPU second, and the runaway student
+# spends the whole limit in each of the three runs: one second a cell, not TEST_LIMITS' five.
+COURSE_LIMITS = TEST_LIMITS + "c.Sandbox.cpu_seconds_per_cell = 1\n"
+
+
+@pytest.fixture(scope="module")
+def course(copy_of_release, tmp_path_factory):
+    """This module's own copy of the release, graded under COURSE_LIMITS."""
+    own = copy_of_release(tmp_path_factory.mktemp("parallel") / "course")
+    with open(own.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(COURSE_LIMITS)
+    return own
 
 
 # --- Processes ---------------------------------------------------------------------------------
@@ -278,9 +292,8 @@ def _result(course, student_id: str) -> dict | None:
 
 
 @pytest.fixture(scope="module")
-def runs(released_course, grading_env, dask_cluster) -> dict[str, Run]:
+def runs(course, grading_env, dask_cluster) -> dict[str, Run]:
     """Mode -> the class graded that way (one after the other: one gradebook, one report)."""
-    course = released_course
     dask_cluster.ensure_workers(2)
     how = {"serial": ["--jobs", "1"], "jobs2": ["--jobs", "2"],
            "dask": ["--scheduler", str(dask_cluster.scheduler_file)]}
@@ -306,13 +319,13 @@ def runs(released_course, grading_env, dask_cluster) -> dict[str, Run]:
 # --- 1. Parallel = serial ----------------------------------------------------------------------
 
 
-def test_the_serial_run_grades_the_class_as_expected(released_course, runs):
+def test_the_serial_run_grades_the_class_as_expected(course, runs):
     """The reference run is right, so that "the same as serial" means "right"."""
     serial = runs["serial"]
     assert serial.process.returncode == 1, serial.log()  # not_json could not be graded
     assert "NOT GRADED: par-serial-not_json" in serial.process.stdout
     for student in CLASS:
-        expected = expected_scores(released_course, ASSIGNMENT, student)
+        expected = expected_scores(course, ASSIGNMENT, student)
         actual = {part: grades[0] for part, grades in serial.gradebook[student.name].items()
                   if part in expected}
         assert actual == expected, (student.name, serial.log())
@@ -371,7 +384,7 @@ def test_same_feedback_pages(runs, mode):
     _assert_same_pages(runs["serial"].feedback, runs[mode].feedback)
 
 
-def test_feedback_shared_between_processes_is_the_same_page(released_course, runs, monkeypatch):
+def test_feedback_shared_between_processes_is_the_same_page(course, runs, monkeypatch):
     """A large class's pages are rendered by several processes (feedback._render): the pages
     are the serial run's, byte for byte. The class is made "large" by asking for one page per
     process."""
@@ -386,14 +399,14 @@ def test_feedback_shared_between_processes_is_the_same_page(released_course, run
     monkeypatch.setattr(feedback, "_render_here", record_render_here)
     students = _ids("jobs2")
     for student_id in students.values():  # rendered afresh, not kept from the `grade` run
-        (released_course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html").unlink(
+        (course.feedback(student_id, ASSIGNMENT) / f"{ASSIGNMENT}.html").unlink(
             missing_ok=True)
-    not_graded = json.loads(autograde.not_graded_path(released_course, ASSIGNMENT).read_text())
-    pages = feedback.generate(released_course, ASSIGNMENT, list(students.values()),
+    not_graded = json.loads(autograde.not_graded_path(course, ASSIGNMENT).read_text())
+    pages = feedback.generate(course, ASSIGNMENT, list(students.values()),
                               not_graded=not_graded, jobs=2)
     # This process rendered half of the class; a second process rendered the other half.
     assert len(rendered_here) == 1 and 0 < len(rendered_here[0]) < len(pages.written)
-    _assert_same_pages(runs["serial"].feedback, _feedback_pages(released_course, "jobs2"))
+    _assert_same_pages(runs["serial"].feedback, _feedback_pages(course, "jobs2"))
 
 
 # --- Found on the way ---------------------------------------------------------------------------
@@ -450,9 +463,7 @@ def _worker_grading(workers: list[subprocess.Popen]) -> tuple[subprocess.Popen, 
     return None
 
 
-def test_a_worker_killed_while_grading_loses_no_grade(released_course, grading_env, dask,
-                                                      tmp_path):
-    course = released_course
+def test_a_worker_killed_while_grading_loses_no_grade(course, grading_env, dask, tmp_path):
     ids = [f"par-kill-{i}" for i in range(6)]
     for student_id in ids:
         submit(course, ASSIGNMENT, Student(student_id))
