@@ -152,7 +152,9 @@ def test_no_page_prints_an_autograded_answer(built_html: Path) -> None:
     found = []
     for path, text in pages(built_html):
         for answer, form, pattern in searched:
-            match = pattern.search(text)
+            # The pattern starts with a look-behind, so re tries it at every position of the
+            # page: look for the bare digits first (132 forms over 28 pages took 5 s of CPU).
+            match = pattern.search(text) if form in text else None
             if match:
                 context = text[max(match.start() - 60, 0):match.end() + 20].replace("\n", " ")
                 found.append(f"{path.relative_to(built_html)} prints {form!r} ({answer}): "
