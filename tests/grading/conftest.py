@@ -58,12 +58,15 @@ def _release(directory: Path, grading_env: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def copy_of_release(pristine_release):
-    """``copy_of_release(directory)``: a course of its own at `directory` (a new folder), with
-    the release, its configuration and its gradebook, and no students."""
+    """``copy_of_release(directory, settings="")``: a course of its own at `directory` (a new
+    folder), with the release, its configuration and its gradebook, and no students;
+    `settings` (lines of Python, such as sandbox limits) are appended to its configuration."""
 
-    def copy(directory: Path) -> Course:
+    def copy(directory: Path, settings: str = "") -> Course:
         shutil.copytree(pristine_release, directory,
                         ignore=shutil.ignore_patterns(RELEASE_DONE))
+        with open(directory / "nbgrader_config.py", "a", encoding="utf-8") as config:
+            config.write(settings)
         return Course(directory)
 
     return copy
@@ -72,10 +75,7 @@ def copy_of_release(pristine_release):
 @pytest.fixture(scope="session")
 def released_course(copy_of_release, tmp_path_factory) -> Course:
     """This worker's copy of the release, with short sandbox limits; tests add students to it."""
-    course = copy_of_release(tmp_path_factory.mktemp("course") / "course")
-    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
-        config.write(TEST_LIMITS)
-    return course
+    return copy_of_release(tmp_path_factory.mktemp("course") / "course", TEST_LIMITS)
 
 
 @pytest.fixture(scope="session")

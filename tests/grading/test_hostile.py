@@ -95,11 +95,9 @@ def _command_lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, grading_env, copy_of_release) -> Graded:
-    course = copy_of_release(tmp_path_factory.mktemp("hostile") / "course")
+    course = copy_of_release(tmp_path_factory.mktemp("hostile") / "course", LIMITS)
     for attack in hostile.HOSTILE:
         hostile.submit_attack(course, attack)
-    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
-        config.write(LIMITS)
     before = _hashes(course.root / "submitted")
     # The hostile class is graded by the very command an instructor types, in a new interpreter
     # (not tests/grading/preloaded_commands.py): one command, and the attacks are its subject.

@@ -111,10 +111,7 @@ COURSE_LIMITS = TEST_LIMITS + "c.Sandbox.cpu_seconds_per_cell = 1\n"
 @pytest.fixture(scope="module")
 def course(copy_of_release, tmp_path_factory):
     """This module's own copy of the release, graded under COURSE_LIMITS."""
-    own = copy_of_release(tmp_path_factory.mktemp("parallel") / "course")
-    with open(own.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
-        config.write(COURSE_LIMITS)
-    return own
+    return copy_of_release(tmp_path_factory.mktemp("parallel") / "course", COURSE_LIMITS)
 
 
 # --- Processes ---------------------------------------------------------------------------------
