@@ -54,10 +54,11 @@ BUILD_INPUTS = ["_config.yml", "_toc.yml", "softmax_course", "book/_ext", "book/
 # formats, which no Jupyter schema uses (jsonschema issue #1428).
 UNUSED_SLOW_IMPORTS = ["rfc3987-syntax"]
 
+# The course's own packages (installed editable, so imported from their sources).
+OWN_PACKAGES = ["softmax_course", "softmax_grading"]
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
 LINT_TARGETS = [
-    "softmax_course",
-    "softmax_grading",
+    *OWN_PACKAGES,
     "tests",
     "benchmarks",
     "book/_ext",
@@ -120,13 +121,25 @@ def ensure_environment(extra: str) -> None:
         # pip does the work.
         if run_status([VENV_BIN / "python", "-m", "pip", "install", "--quiet", "uv"]) != 0:
             say("uv could not be installed: pip installs the course instead")
-    if install_stamp(extra).exists():
-        return
-    say(f"installing the course with its '{extra}' tools (once)")
-    run([*installer(), "-e", f".[{extra}]"])
-    run([*uninstaller(), *UNUSED_SLOW_IMPORTS])
-    for installed in extras_within(extra):  # `test` brings `book`: `book` needs no install then
-        install_stamp(installed).touch()
+    if not install_stamp(extra).exists():
+        say(f"installing the course with its '{extra}' tools (once)")
+        run([*installer(), "-e", f".[{extra}]"])
+        run([*uninstaller(), *UNUSED_SLOW_IMPORTS])
+        for installed in extras_within(extra):  # `test` brings `book`: `book` needs no install
+            install_stamp(installed).touch()
+    compile_own_packages()
+
+
+def compile_own_packages() -> None:
+    """Write the bytecode of the course's own packages, or bring it up to date.
+
+    They are installed editable, so every process of a run imports them from their sources:
+    each sandboxed student process, kernel and grading command. The installer compiles
+    site-packages only, and where PYTHONDONTWRITEBYTECODE is set (as on the machines this
+    course is tested on) no process writes their bytecode later, so each one compiled what it
+    imported again: 0.17 s of CPU for the two packages, 20 to 70 ms of a student process's start.
+    """
+    run([VENV_BIN / "python", "-m", "compileall", "-q", *OWN_PACKAGES])
 
 
 def install_stamp(extra: str) -> Path:
