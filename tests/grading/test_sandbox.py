@@ -243,3 +243,11 @@ def test_the_runtime_takes_the_workers_fingerprints_and_leaves_scipy_unimported(
         "print(len(testing._forbidden().fingerprints) > 50)",
     ]))
     assert printed.split("\n")[:3] == ["[]", "False False", "True"], printed
+
+
+def test_the_students_code_runs_with_the_garbage_collector_on(release_dir):
+    # The runtime starts with the collector off (its own start-up makes no garbage): a student
+    # whose code made reference cycles would otherwise keep every one of them until the memory
+    # limit, and lose marks an IPython kernel would have given.
+    printed = _run(release_dir, "import gc\nprint(gc.isenabled(), gc.get_threshold()[0] > 0)")
+    assert printed.split() == ["True", "True"]
