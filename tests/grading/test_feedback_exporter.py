@@ -89,3 +89,30 @@ def test_every_image_has_a_description_and_the_students_own_is_kept():
     # one alt per tag: where a tag has two, a browser shows the first, a parser the last
     tags = re.findall(r"<img\b[^>]*>", ours)
     assert len(tags) == 6 and all(len(re.findall(r"\balt=", tag)) == 1 for tag in tags), tags
+
+
+def test_a_class_of_pages_highlights_each_source_once_and_each_page_is_nbconverts(monkeypatch):
+    from nbconvert.filters import highlight
+
+    highlighted: list[str] = []
+    pygments_highlight = highlight._pygments_highlight
+
+    def counted(source, *args, **kwargs):
+        highlighted.append(source)
+        return pygments_highlight(source, *args, **kwargs)
+
+    monkeypatch.setattr(highlight, "_pygments_highlight", counted)
+    pages = []
+    for student in ("first", "second"):
+        notebook = _notebook()
+        notebook.cells.append(new_code_cell(f"answer = '{student}'"))
+        # the same source in another language (a cell magic) is highlighted as that language
+        notebook.cells.append(new_code_cell("plot()", metadata={"magics_language": "bash"}))
+        pages.append(notebook)
+    exporter = FeedbackExporter(config=_config())
+    ours = [exporter.from_notebook_node(copy.deepcopy(page))[0] for page in pages]
+    assert sorted(highlighted) == sorted(
+        ["plot()", "plot()", "answer = 'first'", "answer = 'second'"])  # plot() as Python, bash
+    theirs = [HTMLExporter(config=_config()).from_notebook_node(copy.deepcopy(page))[0]
+              for page in pages]
+    assert [_document(page) for page in ours] == [_document(page) for page in theirs]
