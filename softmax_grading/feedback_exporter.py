@@ -23,9 +23,10 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 # What an exporter remembers of its highlighting: a release's code cells many times over, each
-# source of up to a few thousand characters (its page HTML is some ten times longer), so at most
-# some 40 MB whatever the class.
-MAX_REMEMBERED_SOURCES = 1024
+# source of up to 4,000 characters. Its HTML is about 5 times longer for the course's code and
+# at most about 25 times (a token every two characters: 96 kB for "a," 2,000 times), so at
+# most some 50 MB whatever the class.
+MAX_REMEMBERED_SOURCES = 512
 MAX_REMEMBERED_SOURCE_CHARACTERS = 4_000
 
 # nbconvert's own words for an image without a description.
