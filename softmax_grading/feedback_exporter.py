@@ -15,6 +15,7 @@ otherwise.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -50,20 +51,25 @@ class RememberedHighlight(Highlight2HTML):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._remembered: dict[tuple, str] = {}
+        self._highlight_once = functools.lru_cache(maxsize=MAX_REMEMBERED_SOURCES)(
+            self._highlight)
 
     def __call__(self, source, language=None, metadata=None):
-        magics = metadata.get("magics_language") if isinstance(metadata, dict) else None
-        key = (source, language, magics)
-        if (metadata is not None and not isinstance(metadata, dict)) or not all(
-                part is None or type(part) is str for part in key) or (
-                len(source) > MAX_REMEMBERED_SOURCE_CHARACTERS):
+        if metadata is None:
+            magics = None
+        elif isinstance(metadata, dict) and type(metadata.get("magics_language", "")) is str:
+            magics = metadata.get("magics_language")
+        else:  # metadata nbconvert would read otherwise
             return super().__call__(source, language, metadata)
-        if key not in self._remembered:
-            if len(self._remembered) >= MAX_REMEMBERED_SOURCES:
-                del self._remembered[next(iter(self._remembered))]  # the oldest
-            self._remembered[key] = super().__call__(source, language, metadata)
-        return self._remembered[key]
+        if type(source) is not str or len(source) > MAX_REMEMBERED_SOURCE_CHARACTERS or (
+                language is not None and type(language) is not str):
+            return super().__call__(source, language, metadata)
+        return self._highlight_once(source, language, magics)
+
+    def _highlight(self, source: str, language: str | None, magics: str | None) -> str:
+        # The cell's metadata matters to nbconvert only through its magics language.
+        return super().__call__(source, language,
+                                None if magics is None else {"magics_language": magics})
 
 
 class FeedbackExporter(HTMLExporter):
