@@ -373,9 +373,9 @@ def precomputed_fingerprints() -> str:
 
 
 def main() -> None:
-    # The grader's own start-up (IPython, the course, the baseline) makes some 200,000 objects
-    # and no garbage worth a collection, yet the collector walked them again and again while
-    # they were made: a tenth of the start's CPU time, which is most of an honest submission's.
+    # The grader's own start-up (IPython, the course, the baseline) makes some 50,000 tracked
+    # objects and no garbage worth a collection, yet the collector walked them again and again
+    # while they were made: a tenth of the start's CPU time, most of an honest submission's.
     # It is off until the runtime is ready, and on for the student's code, as in a kernel. (Not
     # gc.freeze(): that would also hide the runtime from gc.get_objects(), which some hostile
     # cases in the tests use to reach it, and which a student could undo with gc.unfreeze().)
