@@ -35,7 +35,10 @@ Details that matter for autograding with nbgrader:
   helpers and class methods included) and SciPy's, PyTorch's and JAX's
   softmax family, under any name, and even as a fresh copy of their source.
   A function that starts a thread or a process, or turns off the call
-  tracer, fails the check, because its calls cannot be watched.
+  tracer, fails the check, because its calls cannot be watched. At grading
+  time every call of a student's function is watched, and a proxy holds all
+  of them to the check: the check fails if an earlier call delegated, and
+  any later call that delegates fails the check that made it.
 
 Examples
 --------
@@ -1110,11 +1113,83 @@ def _import_libraries_it_mentions(function: Callable[..., Any]) -> None:
             _import_if_installed(name)
 
 
+@dataclasses.dataclass
+class _Watched:
+    """One call of a function under the delegation watch, and what the watch saw.
+
+    `labels` are the forbidden functions it reached (less the allowed ones); `unwatchable`
+    says why its calls could not all be seen ("starts a thread", ...), or is None.
+    """
+
+    labels: list[str]
+    unwatchable: str | None
+    result: Any = None
+    error: Exception | None = None
+
+    def value(self) -> Any:
+        """The call's result, or the exception it raised, raised again."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+_CANNOT_CHECK = "so its calls cannot be checked.\nWrite the computation directly."
+# Why a call could not be watched, by priority: what _watched_call reports, and the grader's
+# checker accepts from a student's process.
+_STARTS_A_THREAD = "starts a thread"
+_STARTS_A_PROCESS = "starts a process"
+_TURNS_OFF_THE_TRACER = "turns off the call tracer"
+_UNWATCHABLE_REASONS = (_STARTS_A_THREAD, _STARTS_A_PROCESS, _TURNS_OFF_THE_TRACER)
+
+
+def _delegation_failure(name: str, labels: Iterable[str]) -> str:
+    """What a check says of a function that used the forbidden functions `labels`."""
+    return (f"{name} uses {', '.join(sorted(labels))}.\nThis exercise asks you to write the "
+            "computation yourself with NumPy operations (np.exp, np.max, np.sum, ...).")
+
+
+def _unwatchable_failure(name: str, reason: str) -> str:
+    """What a check says of a function whose calls could not be watched, and why."""
+    return f"{name} {reason}, {_CANNOT_CHECK}"
+
+
 def _delegated_calls_here(
     function: Callable[..., Any], args: tuple, kwargs: dict, allow: list[str]
 ) -> list[str]:
-    name = _name_of(function)
+    with quiet():
+        watched = _watched_call(function, args, kwargs, allow)
+    # Correctness is another check's job: here only the calls matter.
+    if watched.unwatchable is not None:
+        raise CheckFailure(_unwatchable_failure(_name_of(function), watched.unwatchable))
+    return watched.labels
+
+
+def _callables_in(value: Any, depth: int = 3) -> Iterator[Any]:
+    """The callables among `value`, a call's arguments, and in its lists, tuples and dicts."""
+    if callable(value):
+        yield value
+    elif depth and isinstance(value, list | tuple | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _callables_in(item, depth - 1)
+
+
+def _watched_call(
+    function: Callable[..., Any], args: tuple, kwargs: dict, allow: Iterable[str] = ()
+) -> _Watched:
+    """Call ``function(*args, **kwargs)`` and watch which forbidden functions it reaches.
+
+    Its exceptions are kept in the answer, not raised; the caller decides what to do with
+    warnings (the grader's runtime calls this under :func:`quiet`).
+    """
     allowed = set(allow)
+    result: Any = None
+    error: Exception | None = None
+    # A function the caller passes in (the function to differentiate, say) is the caller's
+    # choice, not a delegation: what it calls is its own business, as an allowed one's is.
+    passed = {id(obj): obj for obj in _callables_in((args, kwargs))}
+    passed_codes = {id(code): code for code in
+                    (getattr(_unwrap(obj), "__code__", None) for obj in passed.values())
+                    if isinstance(code, types.CodeType)}
     _import_libraries_it_mentions(function)
     table = _forbidden()
     owner = _thread.get_ident()
@@ -1146,6 +1221,9 @@ def _delegated_calls_here(
             return
         if event == "call":
             code = frame.f_code
+            if id(code) in passed_codes:
+                outermost = frame
+                return
             entry = codes.get(id(code))
             if entry is None:
                 entry = codes[id(code)] = (code, table.label_of_code(code))
@@ -1153,6 +1231,8 @@ def _delegated_calls_here(
             if label is not None:
                 outermost = frame
         elif event == "c_call":
+            if id(arg) in passed:
+                return
             label = table.labels.get(id(arg))
             if label is None and _is_module_level_builtin(arg):
                 builtins[id(arg)] = arg
@@ -1164,32 +1244,31 @@ def _delegated_calls_here(
     previous_profile, previous_trace = sys.getprofile(), sys.gettrace()
     previous_thread_profile = threading.getprofile()
     audit_events: list[str] = []
-    with quiet():
-        threading.setprofile(profiler)
-        sys.setprofile(profiler)
-        watcher = _watch_audit_events(audit_events)
-        try:
-            function(*args, **kwargs)
-        except Exception:
-            pass  # correctness is another check's job; here only the calls matter
-        finally:
-            finished = True
-            _stop_watching(watcher)
-            tracer_changed = (sys.getprofile() is not profiler
-                              or threading.getprofile() is not profiler
-                              or sys.gettrace() is not previous_trace)
-            sys.setprofile(previous_profile)
-            threading.setprofile(previous_thread_profile)
-            if sys.gettrace() is not previous_trace:
-                sys.settrace(previous_trace)
+    threading.setprofile(profiler)
+    sys.setprofile(profiler)
+    watcher = _watch_audit_events(audit_events)
+    try:
+        result = function(*args, **kwargs)
+    except Exception as raised:  # the caller's to judge, with the calls it made
+        error = raised
+    finally:
+        finished = True
+        _stop_watching(watcher)
+        tracer_changed = (sys.getprofile() is not profiler
+                          or threading.getprofile() is not profiler
+                          or sys.gettrace() is not previous_trace)
+        sys.setprofile(previous_profile)
+        threading.setprofile(previous_thread_profile)
+        if sys.gettrace() is not previous_trace:
+            sys.settrace(previous_trace)
 
-    cannot_check = "so its calls cannot be checked.\nWrite the computation directly."
-    expect(not (thread_started or _THREAD_EVENTS.intersection(audit_events)),
-           f"{name} starts a thread, {cannot_check}")
-    expect(not _PROCESS_EVENTS.intersection(audit_events),
-           f"{name} starts a process, {cannot_check}")
-    expect(not (tracer_changed or _TRACER_EVENTS.intersection(audit_events)),
-           f"{name} turns off the call tracer, {cannot_check}")
+    unwatchable = None
+    if thread_started or _THREAD_EVENTS.intersection(audit_events):
+        unwatchable = _STARTS_A_THREAD
+    elif _PROCESS_EVENTS.intersection(audit_events):
+        unwatchable = _STARTS_A_PROCESS
+    elif tracer_changed or _TRACER_EVENTS.intersection(audit_events):
+        unwatchable = _TURNS_OFF_THE_TRACER
 
     # The student's code may have imported torch or jax during the call: look again.
     latest = _forbidden()
@@ -1203,7 +1282,7 @@ def _delegated_calls_here(
         label = latest.label_of_object(obj)
         if label is not None and label not in allowed:
             reached.add(label)
-    return sorted(reached)
+    return _Watched(sorted(reached), unwatchable, result, error)
 
 
 def delegated_calls(
@@ -1227,7 +1306,12 @@ def delegated_calls(
     ``softmax_course.flash_attention`` calls inside is its own business.
 
     `allow` lists functions the part may use, as callables or labels (see
-    :func:`label_of`); whatever an allowed function calls inside is allowed too.
+    :func:`label_of`); whatever an allowed function calls inside is allowed too,
+    as is whatever a function passed in the arguments calls.
+
+    On a grading proxy the answer also counts the student's earlier calls of
+    the function (the grader watches every call), and from then on each call
+    that uses a forbidden function fails with the same message.
 
     Raises :class:`CheckFailure` if the function starts a thread or a process,
     or turns off the call tracer (``sys.setprofile``, ``sys.settrace``,
@@ -1258,11 +1342,7 @@ def forbid_delegation(
     tracer, fails too.
     """
     used = delegated_calls(function, *args, allow=allow, **kwargs)
-    expect(
-        not used,
-        f"{_name_of(function)} uses {', '.join(used)}.\nThis exercise asks you to write the "
-        "computation yourself with NumPy operations (np.exp, np.max, np.sum, ...).",
-    )
+    expect(not used, _delegation_failure(_name_of(function), used))
 
 
 _HERE: dict[str, Callable[..., Any]] = {
