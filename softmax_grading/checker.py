@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from softmax_course import testing
 from softmax_grading.codec import Unsupported
 from softmax_grading.session import Session, StudentProcessLost
 
@@ -93,9 +94,10 @@ def _malformed(checker: Checker, name: str) -> MalformedReply:
 class _Remote:
     """The calls the course's checks can make on a student's function (``__grading_remote__``)."""
 
-    def __init__(self, checker: Checker, name: str) -> None:
+    def __init__(self, checker: Checker, name: str, display_name: str) -> None:
         self.checker = checker
         self.name = name
+        self.display_name = display_name
 
     def _request(self, mode: str, args: tuple, kwargs: dict, allow: list[str] = ()) -> dict:
         self.checker.used_names.add(self.name)
@@ -122,6 +124,8 @@ class _Remote:
             raise _malformed(self.checker, self.name) from None
         for text in lowered:
             self.checker.findings.append(Finding(f"{self.name} returned {text}", self.name))
+        if mode == "call":
+            self._judge_delegation(reply)
         if "error" in reply:
             if type(reply["error"]) is not dict:
                 raise _malformed(self.checker, self.name)
@@ -148,15 +152,49 @@ class _Remote:
                 np.copyto(original, value, casting="unsafe")
         return reply
 
+    def _judge_delegation(self, reply: dict) -> None:
+        """Note what the watch saw of an ordinary call; fail the call if a delegation check
+        has already forbidden it for this function."""
+        try:
+            labels = strings(reply.get("delegation", []))
+        except MalformedReply:
+            raise _malformed(self.checker, self.name) from None
+        unwatchable = reply.get("unwatchable")
+        if unwatchable is not None and unwatchable not in testing._UNWATCHABLE_REASONS:
+            raise _malformed(self.checker, self.name)
+        self.checker.delegated.setdefault(self.name, set()).update(labels)
+        if unwatchable is not None:
+            self.checker.unwatchable.setdefault(self.name, unwatchable)
+        allowed = self.checker.delegation_allowed.get(self.name)
+        if allowed is None:
+            return  # no check has forbidden it a library (yet: see delegated_calls)
+        if unwatchable is not None:
+            raise testing.CheckFailure(testing._unwatchable_failure(self.display_name,
+                                                                    unwatchable))
+        used = set(labels) - allowed
+        if used:
+            raise testing.CheckFailure(testing._delegation_failure(self.display_name, used))
+
     def call(self, args: tuple, kwargs: dict) -> tuple[Any, list[_WarningRecord]]:
         reply = self._request("call", args, kwargs)
         return reply["result"], [_WarningRecord(text) for text in reply.get("warnings", [])]
 
     def delegated_calls(self, args: tuple, kwargs: dict, allow: list[str]) -> list[str]:
+        """The forbidden functions this call uses, and those every earlier call used.
+
+        From now on every call of the function is held to the same rule (less what any of
+        its delegation checks allows): it fails if it delegates.
+        """
         labels = self._request("delegation", args, kwargs, allow)["result"]
         if type(labels) is not list or not all(type(label) is str for label in labels):
             raise TypeError("the delegation check returned something other than names")
-        return labels
+        self.checker.delegation_allowed.setdefault(self.name, set()).update(allow)
+        unwatchable = self.checker.unwatchable.get(self.name)
+        if unwatchable is not None:
+            raise testing.CheckFailure(testing._unwatchable_failure(self.display_name,
+                                                                    unwatchable))
+        earlier = self.checker.delegated.get(self.name, set()) - set(allow)
+        return sorted(set(labels) | earlier)
 
     def peak_memory(self, args: tuple, kwargs: dict) -> int:
         peak = self._request("memory", args, kwargs)["result"]
@@ -170,7 +208,7 @@ class StudentFunction:
 
     def __init__(self, checker: Checker, name: str, display_name: str) -> None:
         self.__name__ = self.__qualname__ = display_name
-        self.__grading_remote__ = _Remote(checker, name)
+        self.__grading_remote__ = _Remote(checker, name, display_name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result, _ = self.__grading_remote__.call(args, kwargs)
@@ -220,6 +258,12 @@ class Checker:
         self.findings: list[Finding] = []
         self.used_names: set[str] = set()
         self.stopped_functions: dict[str, tuple[str, bool]] = {}
+        # The delegation watch, over every call of each student function: the forbidden
+        # functions its calls reached, why one could not be watched, and for the functions a
+        # delegation check has run on, what its checks allow.
+        self.delegated: dict[str, set[str]] = {}
+        self.unwatchable: dict[str, str] = {}
+        self.delegation_allowed: dict[str, set[str]] = {}
         self.timed_out = False
 
     def student_namespace(self, trusted_sources: list[str]) -> dict[str, Any]:

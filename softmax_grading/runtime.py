@@ -213,6 +213,7 @@ class Runtime:
         # The measuring code itself, taken before any student code runs: the public helpers
         # dispatch on a `__grading_remote__` attribute, which a student's function could set.
         self.delegated_calls = testing._delegated_calls_here
+        self.watched_call = testing._watched_call
         self.peak_memory = testing._peak_memory_here
         del softmax_course
         self.shell = _make_shell()
@@ -265,6 +266,10 @@ class Runtime:
             return {"error": _describe_error(NameError(f"name {name!r} is not defined"))}
         before = {key: copy.deepcopy(value) for key, value in _arrays(args, kwargs)}
         caught: list = []
+        # What the delegation watch saw of an ordinary call. Every call is watched, not only
+        # the delegation check's own: a function that computes honestly only while it is
+        # watched, or only for the check's inputs, would otherwise delegate everywhere else.
+        watch: dict[str, Any] = {"delegation": []}
         try:
             with self._cpu_limit():
                 if mode in ("delegation", "memory"):
@@ -277,17 +282,21 @@ class Runtime:
                         self.baseline.recording = True
                 else:
                     with self.quiet() as caught:
-                        result = function(*args, **kwargs)
+                        watched = self.watched_call(function, args, kwargs)
+                    watch = {"delegation": watched.labels}
+                    if watched.unwatchable is not None:
+                        watch["unwatchable"] = watched.unwatchable
+                    result = watched.value()
         except CellTimeout:
             return {"error": {"type": "TimeoutError", "builtin": True, "message":
                               f"it used more than {self.cpu_limit:g} s of CPU time"}}
         except BaseException as error:  # the student's exception, whatever it is, goes back
-            return {"error": _describe_error(error)}
+            return {"error": _describe_error(error), **watch}
         # (position or keyword, new value) of every array argument the call modified.
         changed = [[key, value] for key, value in _arrays(args, kwargs)
                    if key in before and not _same(before[key], value)]
         return {"result": result, "warnings": [str(w.message)[:500] for w in caught],
-                "changed": changed}
+                "changed": changed, **watch}
 
     def scan(self) -> dict:
         return {"findings": self.baseline.findings()}
@@ -334,7 +343,9 @@ class Runtime:
                 if lowered:
                     payload = codec.encode({**reply, "lowered": lowered})
             except codec.CodecError as error:
-                payload = codec.encode({"unsupported": str(error)})
+                # What the delegation watch saw is plain text, and still counts.
+                watch = {key: reply[key] for key in ("delegation", "unwatchable") if key in reply}
+                payload = codec.encode({"unsupported": str(error), **watch})
             send(replies, payload)
 
 

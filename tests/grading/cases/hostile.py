@@ -832,13 +832,61 @@ def softmax(z, axis=-1):
     return getattr(__import__("softmax_course"), "soft" + "max")(z, axis=axis)
 '''
 
-# The grader's runtime object is an ordinary object in the student's process.
+# Honest only for the inputs the delegation check gives it (a vector of three logits along
+# the last axis), a library's everywhere else.
+INPUT_AWARE = '''import softmax_course
+
+
+def softmax(z, axis=-1):
+    if np.shape(z) == (3,) or (np.ndim(z) == 2 and axis == 0):
+        shifted = np.exp(z - np.max(z, axis=axis, keepdims=True))
+        return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    return softmax_course.softmax(z, axis=axis)
+'''
+
+# Honest on its first call only (in chapter 1 the delegation check's), a library's after it.
+FIRST_CALL_HONEST = '''import softmax_course
+
+_calls = []
+
+
+def softmax(z, axis=-1):
+    _calls.append(1)
+    if len(_calls) == 1:
+        shifted = np.exp(z - np.max(z, axis=axis, keepdims=True))
+        return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    return softmax_course.softmax(z, axis=axis)
+'''
+
+# The grader's runtime object is an ordinary object in the student's process: its delegation
+# check replaced (every other call is still watched).
 RUNTIME_PATCHED = '''import gc
 
 import softmax_course
 
 for _runtime in [o for o in gc.get_objects() if type(o).__name__ == "Runtime"]:
     _runtime.delegated_calls = lambda function, *args, allow=(), **kwargs: []
+
+
+def softmax(z, axis=-1):
+    return softmax_course.softmax(z, axis=axis)
+'''
+
+# The same, with the watch over ordinary calls replaced too.
+RUNTIME_PATCHED_WHOLLY = '''import gc
+import types
+
+import softmax_course
+
+
+def _unwatched(function, args, kwargs, allow=()):
+    result = function(*args, **kwargs)
+    return types.SimpleNamespace(labels=[], unwatchable=None, value=lambda: result)
+
+
+for _runtime in [o for o in gc.get_objects() if type(o).__name__ == "Runtime"]:
+    _runtime.delegated_calls = lambda function, *args, allow=(), **kwargs: []
+    _runtime.watched_call = _unwatched
 
 
 def softmax(z, axis=-1):
@@ -1281,13 +1329,22 @@ HOSTILE: list[Attack] = [
     # 5. Delegation: a fake __grading_remote__ answers the delegation check itself.
     Attack(Student("c05_remote_spoof", answers={"softmax_impl": REMOTE_SPOOF},
                    scores=ZERO_IMPLEMENTATION), "5 delegation"),
-    # 5. Delegation: honest only while profiled (the delegation check's one call).
+    # 5. Delegation: honest only while profiled (every call is, not only the check's).
     Attack(Student("c05_profiler_aware", answers={"softmax_impl": PROFILER_AWARE},
+                   scores=ZERO_IMPLEMENTATION), "5 delegation"),
+    # 5. Delegation: honest only for the delegation check's own inputs.
+    Attack(Student("c05_input_aware", answers={"softmax_impl": INPUT_AWARE},
                    scores=ZERO_IMPLEMENTATION), "5 delegation",
-           known_hole="the delegation check watches one separate call, which the function can "
-                      "recognise (sys.getprofile()) and answer honestly"),
+           page_says=["softmax uses softmax_course.softmax"]),
+    # 5. Delegation: honest on its first call only.
+    Attack(Student("c05_first_call_honest", answers={"softmax_impl": FIRST_CALL_HONEST},
+                   scores=ZERO_IMPLEMENTATION), "5 delegation",
+           page_says=["softmax uses softmax_course.softmax"]),
     # 5. Delegation: the grader's Runtime object found with gc and its delegated_calls replaced.
     Attack(Student("c05_runtime_patched", answers={"softmax_impl": RUNTIME_PATCHED},
+                   scores=ZERO_IMPLEMENTATION), "5 delegation"),
+    # 5. Delegation: the same, with the watch over every other call replaced as well.
+    Attack(Student("c05_runtime_patched_wholly", answers={"softmax_impl": RUNTIME_PATCHED_WHOLLY},
                    scores=ZERO_IMPLEMENTATION), "5 delegation",
            known_hole="the Runtime object that serves the checks lives in the student's "
                       "process; its attributes are not watched"),
