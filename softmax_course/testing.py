@@ -1181,17 +1181,17 @@ def _watched_call(
     Its exceptions are kept in the answer, not raised; the caller decides what to do with
     warnings (the grader's runtime calls this under :func:`quiet`).
     """
-    allowed = set(allow)
     result: Any = None
     error: Exception | None = None
-    # A function the caller passes in (the function to differentiate, say) is the caller's
-    # choice, not a delegation: what it calls is its own business, as an allowed one's is.
-    passed = {id(obj): obj for obj in _callables_in((args, kwargs))}
-    passed_codes = {id(code): code for code in
-                    (getattr(_unwrap(obj), "__code__", None) for obj in passed.values())
-                    if isinstance(code, types.CodeType)}
     _import_libraries_it_mentions(function)
     table = _forbidden()
+    # A forbidden function the caller passes in (the function to differentiate, say) is the
+    # caller's choice, not a delegation: it is allowed for this call. Any other callable passed
+    # in is watched inside like the student's own code, since the student chooses what it is
+    # called with (an object whose methods call a library, say).
+    allowed = set(allow) | {label for label in map(table.label_of_object,
+                                                   _callables_in((args, kwargs)))
+                            if label is not None}
     owner = _thread.get_ident()
     get_ident = _thread.get_ident
     reached: set[str] = set()
@@ -1221,9 +1221,6 @@ def _watched_call(
             return
         if event == "call":
             code = frame.f_code
-            if id(code) in passed_codes:
-                outermost = frame
-                return
             entry = codes.get(id(code))
             if entry is None:
                 entry = codes[id(code)] = (code, table.label_of_code(code))
@@ -1231,8 +1228,6 @@ def _watched_call(
             if label is not None:
                 outermost = frame
         elif event == "c_call":
-            if id(arg) in passed:
-                return
             label = table.labels.get(id(arg))
             if label is None and _is_module_level_builtin(arg):
                 builtins[id(arg)] = arg
@@ -1306,8 +1301,9 @@ def delegated_calls(
     ``softmax_course.flash_attention`` calls inside is its own business.
 
     `allow` lists functions the part may use, as callables or labels (see
-    :func:`label_of`); whatever an allowed function calls inside is allowed too,
-    as is whatever a function passed in the arguments calls.
+    :func:`label_of`); whatever an allowed function calls inside is allowed too.
+    A forbidden function passed in the arguments (the function to differentiate)
+    is allowed for that call.
 
     On a grading proxy the answer also counts the student's earlier calls of
     the function (the grader watches every call), and from then on each call

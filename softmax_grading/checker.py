@@ -185,10 +185,11 @@ class _Remote:
         From now on every call of the function is held to the same rule (less what any of
         its delegation checks allows): it fails if it delegates.
         """
+        # Held to it from the check on, even when the check's own call fails.
+        self.checker.delegation_allowed.setdefault(self.name, set()).update(allow)
         labels = self._request("delegation", args, kwargs, allow)["result"]
         if type(labels) is not list or not all(type(label) is str for label in labels):
             raise TypeError("the delegation check returned something other than names")
-        self.checker.delegation_allowed.setdefault(self.name, set()).update(allow)
         unwatchable = self.checker.unwatchable.get(self.name)
         if unwatchable is not None:
             raise testing.CheckFailure(testing._unwatchable_failure(self.display_name,

@@ -4,8 +4,9 @@ A student's cells run in a real sandboxed process (the grader's own
 :class:`~softmax_grading.session.Session`); the test cells run in the grader's
 :class:`~softmax_grading.checker.Checker`, as in grading. A function that is honest only
 while it is watched, only for the check's inputs, or only on its first call, fails; so does
-a check that comes after a delegating call. What the tests pass in, and functions no check
-forbids, are not held to it.
+a check that comes after a delegating call. A course function the tests pass in, and
+functions no check forbids, are not held to it; what a test's own function runs for the
+student is.
 """
 
 from __future__ import annotations
@@ -90,6 +91,24 @@ def test_a_function_honest_only_when_watched_fails_its_part(release_dir, student
         assert "softmax uses softmax_course.softmax" in _message(verdicts["part"])
 
 
+@pytest.mark.xfail(strict=True, reason="the memory check's own call is not watched for "
+                   "delegation (both at once made honest tiled code several times slower)")
+def test_a_function_that_delegates_only_while_its_memory_is_measured_fails(release_dir):
+    student = HONEST.replace("def softmax", "def _own") + """
+import tracemalloc
+
+def softmax(z, axis=-1):
+    if tracemalloc.is_tracing():
+        return softmax_course.softmax(z, axis=axis)
+    return _own(z, axis=axis)
+"""
+    verdicts = _grade(release_dir, student, [("part", CHECK_FIRST + (
+        'testing.expect(testing.peak_memory(softmax, np.zeros(1000), case="a thousand") >= 0, '
+        '"measured")'))])
+    assert not verdicts["part"].passed
+    assert "softmax uses softmax_course.softmax" in _message(verdicts["part"])
+
+
 def test_the_honest_function_passes(release_dir):
     verdicts = _grade(release_dir, STUDENTS["honest"], [("part", CHECK_FIRST)])
     assert verdicts["part"].passed, _message(verdicts["part"])
@@ -125,6 +144,27 @@ def apply(function, z):
     ])
     for part in ("allowed", "passed_in"):
         assert verdicts[part].passed, _message(verdicts[part])
+
+
+def test_what_a_test_function_passed_in_runs_for_the_student_is_watched(release_dir):
+    # The student chooses what the test's function is called with: here an object whose
+    # multiplication calls the library.
+    student = """
+class _Trick:
+    def __init__(self, z):
+        self.z = z
+
+    def __mul__(self, other):
+        return softmax_course.softmax(self.z) * other
+
+def apply(function, z):
+    return function(_Trick(z))
+"""
+    verdicts = _grade(release_dir, student, [
+        ("tricked", "testing.forbid_delegation(apply, lambda v: v * 1.0, np.zeros(3))"),
+    ])
+    assert not verdicts["tricked"].passed
+    assert "apply uses softmax_course.softmax" in _message(verdicts["tricked"])
 
 
 def test_a_function_no_check_forbids_may_call_the_library(release_dir):

@@ -879,7 +879,7 @@ import types
 import softmax_course
 
 
-def _unwatched(function, args, kwargs, allow=()):
+def _unwatched(function, args, kwargs, *rest, **options):
     result = function(*args, **kwargs)
     return types.SimpleNamespace(labels=[], unwatchable=None, value=lambda: result)
 
