@@ -180,13 +180,15 @@ class _Remote:
         return reply["result"], [_WarningRecord(text) for text in reply.get("warnings", [])]
 
     def delegated_calls(self, args: tuple, kwargs: dict, allow: list[str]) -> list[str]:
-        """The forbidden functions this call uses, and those every earlier call used.
+        """The forbidden functions this call uses, and those earlier calls used that none
+        of the function's delegation checks allows.
 
-        From now on every call of the function is held to the same rule (less what any of
-        its delegation checks allows): it fails if it delegates.
+        From now on every call of the function is held to the same rule: it fails if it uses
+        a forbidden function that none of those checks allows.
         """
         # Held to it from the check on, even when the check's own call fails.
-        self.checker.delegation_allowed.setdefault(self.name, set()).update(allow)
+        allowed = self.checker.delegation_allowed.setdefault(self.name, set())
+        allowed.update(allow)
         labels = self._request("delegation", args, kwargs, allow)["result"]
         if type(labels) is not list or not all(type(label) is str for label in labels):
             raise TypeError("the delegation check returned something other than names")
@@ -194,7 +196,7 @@ class _Remote:
         if unwatchable is not None:
             raise testing.CheckFailure(testing._unwatchable_failure(self.display_name,
                                                                     unwatchable))
-        earlier = self.checker.delegated.get(self.name, set()) - set(allow)
+        earlier = self.checker.delegated.get(self.name, set()) - allowed
         return sorted(set(labels) | earlier)
 
     def peak_memory(self, args: tuple, kwargs: dict) -> int:

@@ -146,6 +146,25 @@ def apply(function, z):
         assert verdicts[part].passed, _message(verdicts[part])
 
 
+def test_what_one_check_allows_a_function_stays_allowed_in_its_other_checks(release_dir):
+    student = """
+def weights(z):
+    if np.ndim(z) == 2:
+        return softmax_course.softmax(z, axis=-1)
+    shifted = np.exp(z - np.max(z))
+    return shifted / np.sum(shifted)
+"""
+    verdicts = _grade(release_dir, student, [
+        ("batches", "testing.forbid_delegation(weights, np.zeros((2, 3)), "
+                    "allow=(softmax_course.softmax,))\n"
+                    "testing.compare(weights, softmax_course.softmax, np.ones((2, 4)), "
+                    "case='ones')"),
+        ("vectors", "testing.forbid_delegation(weights, np.zeros(3))"),
+    ])
+    for part in ("batches", "vectors"):
+        assert verdicts[part].passed, _message(verdicts[part])
+
+
 def test_what_a_test_function_passed_in_runs_for_the_student_is_watched(release_dir):
     # The student chooses what the test's function is called with: here an object whose
     # multiplication calls the library.
