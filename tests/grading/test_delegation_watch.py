@@ -91,6 +91,25 @@ def test_a_function_honest_only_when_watched_fails_its_part(release_dir, student
         assert "softmax uses softmax_course.softmax" in _message(verdicts["part"])
 
 
+def test_a_function_that_hides_its_calls_in_a_thread_outside_the_check_fails(release_dir):
+    student = HONEST.replace("def softmax", "def _own") + """
+import threading
+
+def softmax(z, axis=-1):
+    if np.shape(z) == (3,):
+        return _own(z, axis=axis)
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(p=softmax_course.softmax(z, axis=axis)))
+    worker.start()
+    worker.join()
+    return out["p"]
+"""
+    verdicts = _grade(release_dir, student, [("part", CHECK_FIRST)])
+    assert not verdicts["part"].passed
+    assert "softmax starts a thread, so its calls cannot be checked" in " ".join(
+        _message(verdicts["part"]).split())
+
+
 @pytest.mark.xfail(strict=True, reason="the memory check's own call is not watched for "
                    "delegation (both at once made honest tiled code several times slower)")
 def test_a_function_that_delegates_only_while_its_memory_is_measured_fails(release_dir):
