@@ -10,7 +10,8 @@ attacks are numbered by class:
 3. classmates affected (shared code, startup files, answers left in /tmp);
 4. checks switched off (patched checks, NumPy, builtins, IPython hooks and transformers,
    rigged values, tracers, signals, the scanner itself);
-5. the delegation guard bypassed (copies of the library, threads, private helpers, imports);
+5. the delegation guard bypassed (copies of the library, threads, private helpers, imports,
+   honesty only while watched, for the check's inputs or on the first call);
 6. the class stopped (pasted tests, solution markers, frames sent back, cells faking tests);
 7. correct answers marked wrong (an in-place softmax, a figure, one absurd answer);
 8. load and time (timeouts swallowed, sleeps, endless functions);
