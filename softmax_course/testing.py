@@ -36,9 +36,10 @@ Details that matter for autograding with nbgrader:
   softmax family, under any name, and even as a fresh copy of their source.
   A function that starts a thread or a process, or turns off the call
   tracer, fails the check, because its calls cannot be watched. At grading
-  time every call of a student's function is watched, and a proxy holds all
-  of them to the check: the check fails if an earlier call delegated, and
-  any later call that delegates fails the check that made it.
+  time every call the tests make of a student's function is watched (all
+  but :func:`peak_memory`'s), and a proxy holds them to the check: the check
+  fails if an earlier call delegated, and any later call that delegates
+  fails the check that made it.
 
 Examples
 --------

@@ -266,10 +266,11 @@ class Runtime:
             return {"error": _describe_error(NameError(f"name {name!r} is not defined"))}
         before = {key: copy.deepcopy(value) for key, value in _arrays(args, kwargs)}
         caught: list = []
-        # What the delegation watch saw of an ordinary call. Every call is watched, not only
-        # the delegation check's own: a function that computes honestly only while it is
-        # watched, or only for the check's inputs, would otherwise delegate everywhere else.
-        watch: dict[str, Any] = {"delegation": []}
+        # What the delegation watch saw of an ordinary call (nothing, for the checks' own
+        # calls). Every call is watched, not only the delegation check's: a function that
+        # computes honestly only while it is watched, or only for the check's inputs, would
+        # otherwise delegate everywhere else.
+        watch: dict[str, Any] = {}
         try:
             with self._cpu_limit():
                 if mode in ("delegation", "memory"):
